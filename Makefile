@@ -1,0 +1,63 @@
+# Government Backstage: `make up` runs the lab, `make test` runs every test.
+# Every target installs what it needs first, and skips what is already installed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= $(or $(BACKSTAGE_PORT),8000)
+
+# Tests (and hack-day venues) read the datasets from a local mirror when one is beside the repo.
+ifneq ($(wildcard ../shared/datasets/SOURCES.md),)
+export GOVDATA_MIRROR ?= $(abspath ../shared/datasets)
+endif
+
+.PHONY: up test test-unit test-integration test-notebooks bench lint install browser clean help
+
+help:
+	@echo "make up     install everything and start the lab on http://127.0.0.1:$(PORT)"
+	@echo "make test   install everything and run the whole test suite"
+	@echo "make bench  run the benchmarks (each prints a ratio or a load summary)"
+	@echo "make lint   ruff"
+
+install: $(VENV)/.installed node_modules/.installed browser
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --progress-bar on -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium, for the gallery's thumbnails and the browser tests (Playwright drives it).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium (once)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' once (thumbnails and browser tests need it)"; exit 1; \
+	  fi; }
+
+up: install
+	$(VENV)/bin/backstage up
+
+test: install
+	$(PY) -m pytest tests
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax --sanitize-with tests/nbval_sanitize.cfg notebooks
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+bench: install
+	@set -e; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script; done
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules
