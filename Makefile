@@ -11,7 +11,7 @@ ifneq ($(wildcard ../shared/datasets/SOURCES.md),)
 export GOVDATA_MIRROR ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: up test test-unit test-integration test-notebooks bench lint install browser clean help
+.PHONY: vendor up test test-unit test-integration test-notebooks bench lint install browser clean help
 
 help:
 	@echo "make up     install everything and start the lab on http://127.0.0.1:$(PORT)"
@@ -19,7 +19,7 @@ help:
 	@echo "make bench  run the benchmarks (each prints a ratio or a load summary)"
 	@echo "make lint   ruff"
 
-install: $(VENV)/.installed node_modules/.installed browser
+install: $(VENV)/.installed node_modules/.installed vendor browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,20 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Front-end assets the lab serves itself (no CDN), copied from the npm packages.
+vendor: govdata/_vendor/.installed hub/backstage/static/vendor/.installed
+
+govdata/_vendor/.installed: node_modules/.installed
+	rm -rf govdata/_vendor && mkdir -p govdata/_vendor/leaflet
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/LICENSE govdata/_vendor/leaflet/
+	cp -r node_modules/leaflet/dist/images govdata/_vendor/leaflet/
+	touch $@
+
+hub/backstage/static/vendor/.installed: node_modules/.installed
+	rm -rf hub/backstage/static/vendor && mkdir -p hub/backstage/static/vendor
+	cp -r node_modules/govuk-frontend/dist/govuk hub/backstage/static/vendor/govuk-frontend
 	touch $@
 
 # Debian's Chromium, for the gallery's thumbnails and the browser tests (Playwright drives it).

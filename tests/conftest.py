@@ -1,0 +1,40 @@
+"""Test-wide set-up: nothing a test starts may read or write the machine's own home or Jupyter dirs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def _isolate_home() -> None:
+    """Point HOME and Jupyter's dirs at a throwaway folder, for this process and every child."""
+    home = Path(tempfile.mkdtemp(prefix="backstage-test-home-"))
+    os.environ["HOME"] = str(home)
+    os.environ["JUPYTER_DATA_DIR"] = str(home / ".local/share/jupyter")
+    os.environ["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(home / ".local/share/jupyter/runtime")
+    os.environ["IPYTHONDIR"] = str(home / ".ipython")
+    os.environ.setdefault("GOVDATA_CACHE", str(home / "govdata-cache"))
+
+
+_isolate_home()
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """The folder of real UK open data beside the repo; the tests that need it fail loudly without it."""
+    folder = Path(os.environ.get("GOVDATA_MIRROR", SHARED / "datasets"))
+    if not (folder / "SOURCES.md").exists():
+        pytest.fail(f"the shared datasets are missing at {folder}: set GOVDATA_MIRROR to the folder")
+    return folder
