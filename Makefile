@@ -1,7 +1,9 @@
 # Government Backstage: `make up` runs the lab, `make test` runs every test.
 # Every target installs what it needs first, and skips what is already installed.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The venv is built on the system's Python (Debian's /usr/bin/python3 where present): run as root, each
+# participant's server runs as their own Unix user, who must be able to execute it (a Python under /root is not).
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= $(or $(BACKSTAGE_PORT),8000)
