@@ -1,3 +1,58 @@
-"""govdata: real UK open data in one line, verified, cached and ready offline."""
+"""govdata: real UK open data in one line, verified, cached and ready offline.
 
-__all__: list[str] = []
+Every dataset in the catalog has a pinned public URL and sha256, a licence and the exact attribution
+text; ``load()`` fetches it once (through pooch, verified), tidies it with a versioned recipe and caches
+the parsed table as Parquet, so the next load takes milliseconds.
+
+Settings (read when used, never at import):
+
+- ``GOVDATA_MIRROR``: a folder or ``http(s)://`` base URL holding the catalog files (hack days, no wifi);
+- ``GOVDATA_CACHE``: the cache folder (default: the user cache folder, ``pooch.os_cache("govdata")``);
+- ``GOVDATA_PROVENANCE_LOG``: a file to which every ``load()``/``fetch()`` appends one JSON line.
+
+Examples
+--------
+>>> import govdata
+>>> list(govdata.datasets("deprivation"))
+['imd-2019-lad19', 'imd-2019-lad21']
+>>> govdata.info("imd-2019-lad21").licence
+'Open Government Licence v3.0'
+>>> imd = govdata.load("imd-2019-lad21")                      # doctest: +SKIP
+>>> lads = govdata.load("lad-boundaries-2021")                # doctest: +SKIP
+>>> gdf, report = govdata.join_by_code(imd, lads, "ltla21_code", "LAD21CD")   # doctest: +SKIP
+>>> govdata.choropleth(gdf, "Score", tooltip=["LAD21NM", "Score"])            # doctest: +SKIP
+>>> govdata.attribution()                                     # doctest: +SKIP
+"""
+
+from .catalog import DatasetInfo, DatasetList, datasets, info
+from .ckan import load_resource, portal_dataset, portal_search
+from .errors import DatasetUnavailableError, GovdataError, HashMismatchError, PortalError, UnknownDatasetError
+from .fetch import fetch
+from .geo import JoinReport, dissolve_to_regions, join_by_code, points_in_polygons
+from .load import load
+from .maps import choropleth
+from .provenance import attribution, loaded
+
+__all__ = [
+    "DatasetInfo",
+    "DatasetList",
+    "DatasetUnavailableError",
+    "GovdataError",
+    "HashMismatchError",
+    "JoinReport",
+    "PortalError",
+    "UnknownDatasetError",
+    "attribution",
+    "choropleth",
+    "datasets",
+    "dissolve_to_regions",
+    "fetch",
+    "info",
+    "join_by_code",
+    "load",
+    "load_resource",
+    "loaded",
+    "points_in_polygons",
+    "portal_dataset",
+    "portal_search",
+]
