@@ -121,8 +121,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("dir", help="folder to fill (created if missing)")
     p.set_defaults(func=_run(cmd_mirror))
 
+    # allow_abbrev=False: `--token SECRET` must be an error, not an abbreviation of --token-file.
     p = sub.add_parser("enrol", help="create accounts for an attendees CSV in the event's group, via the hub API",
-                       description="Token from $JUPYTERHUB_API_TOKEN or --token-file (never on the command line).")
+                       description="Token from $JUPYTERHUB_API_TOKEN or --token-file (never on the command line).",
+                       allow_abbrev=False)
     p.add_argument("kit", help="kit name (the event group is event-KIT unless --event is given)")
     p.add_argument("attendees", help="CSV with a header row username,name,email")
     p.add_argument("--hub", default="http://127.0.0.1:8000", help="the hub's URL (default: http://127.0.0.1:8000)")

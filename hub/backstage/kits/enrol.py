@@ -92,7 +92,7 @@ def read_attendees(path: Path) -> Roster:
         try:
             username = _validate_username(username)
         except ValueError as err:
-            reasons.append(f"username {values['username']!r}: {err}")
+            reasons.append(str(err))
         if not values["name"]:
             reasons.append("the name is empty")
         if not _EMAIL.match(values["email"]):
