@@ -19,6 +19,7 @@ import os
 import secrets as _secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlparse
 
 import jsonschema
 import yaml
@@ -316,4 +317,22 @@ def render_hub(values: Mapping, *, secrets: Mapping[str, Mapping[str, str]], fil
     with _environment({**env, "PATH": os.environ.get("PATH", "")}):
         for key, snippet in sorted((get_config("hub.extraConfig") or {}).items()):
             exec(compile(snippet, f"hub.extraConfig.{key}", "exec"), namespace)  # noqa: S102 - as the chart does
+    _check_hub_ports(c, get_config)
     return c
+
+
+def _check_hub_ports(c: Config, get_config: Callable) -> None:
+    """Every web service started in the hub pod must be reachable by the proxy through the hub's policy."""
+    if not get_config("hub.networkPolicy.enabled", False):
+        return
+    allowed = {port.get("port") for rule in get_config("hub.networkPolicy.ingress") or []
+               for port in rule.get("ports", [])}
+    allowed |= set(get_config("hub.networkPolicy.allowedIngressPorts") or [])
+    for service in c.JupyterHub.services:
+        if service.get("command") and service.get("url"):
+            port = urlparse(service["url"]).port
+            if port not in allowed:
+                raise KubernetesConfigError(
+                    f"service {service['name']!r} listens in the hub pod on port {port}, which "
+                    f"hub.networkPolicy.ingress does not open: add a rule letting the proxy pod "
+                    f"(app: jupyterhub, component: proxy) reach port {port}")
