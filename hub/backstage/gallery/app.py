@@ -1,0 +1,166 @@
+"""The gallery service: ``create_app()`` builds it, ``main()`` runs it as a JupyterHub managed service.
+
+It reads only the ``JUPYTERHUB_*`` environment the hub injects (service URL, prefix, OAuth client),
+plus ``BACKSTAGE_STATE`` (where its store lives) and ``BACKSTAGE_PUBLIC_URL`` (how to reach users'
+servers through the proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.utils import url_path_join
+from tornado import web
+from tornado.httpclient import AsyncHTTPClient
+from traitlets import Instance, Unicode, default
+from traitlets.config import Application
+
+from . import handlers, pages, proxy
+from .checks import Checks
+from .store import Store, StoreError
+from .thumbnails import Thumbnails
+from .voila import VoilaPool
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+GOVUK_PATH = HERE.parent / "static" / "vendor" / "govuk-frontend"
+
+
+class GalleryApp(Application):
+    """Government Backstage gallery: review notebooks and publish them as Voilà dashboards."""
+
+    name = "backstage-gallery"
+    description = __doc__
+    classes = [Store, Checks, Thumbnails, VoilaPool]
+
+    review_scope = Unicode(
+        "custom:gallery:review",
+        help="Scope a user needs to approve, reject or unpublish. Example: --GalleryApp.review_scope=custom:gallery:review",
+    ).tag(config=True)
+
+    service_url = Unicode(
+        help="Where the gallery listens (default: $JUPYTERHUB_SERVICE_URL). Example: http://127.0.0.1:10101/services/gallery/",
+    ).tag(config=True)
+
+    @default("service_url")
+    def _default_service_url(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101/services/gallery/")
+
+    prefix = Unicode(help="URL prefix of the gallery (default: $JUPYTERHUB_SERVICE_PREFIX).").tag(config=True)
+
+    @default("prefix")
+    def _default_prefix(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/gallery/")
+
+    public_hub_url = Unicode(
+        help="""Base URL of the hub's proxy, to reach submitters' own servers (default: $BACKSTAGE_PUBLIC_URL,
+        else http://127.0.0.1:$BACKSTAGE_PORT). Example: --GalleryApp.public_hub_url=http://127.0.0.1:8000""",
+    ).tag(config=True)
+
+    @default("public_hub_url")
+    def _default_public_hub_url(self):
+        return os.environ.get("BACKSTAGE_PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('BACKSTAGE_PORT', '8000')}"
+
+    store = Instance(Store, allow_none=True)
+    checks = Instance(Checks, allow_none=True)
+    voila = Instance(VoilaPool, allow_none=True)
+
+    def init_parts(self) -> None:
+        self.store = Store(parent=self)
+        self.checks = Checks(self.store, parent=self)
+        self.voila = VoilaPool(str(self.store.published), parent=self)
+
+    async def act(self, submission_id: str, action: str, reviewer: str, body: dict) -> dict:
+        """A reviewer's decision: approve (publish), reject (with a reason) or unpublish."""
+        reason = body.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > 2000:
+            raise StoreError("the reason must be text of up to 2000 characters")
+        if action == "approve":
+            item = self.store.publish(submission_id, reviewer, body.get("comment") or "")
+            await self.voila.reload()
+            return {"slug": item["slug"], "url": url_path_join(self.prefix, "dashboards", item["slug"])}
+        if not reason.strip():
+            raise StoreError(f"give a reason to {action}: the submitter reads it in 'My submissions'")
+        if action == "reject":
+            self.store.reject(submission_id, reviewer, reason.strip())
+            return {"id": submission_id, "status": "rejected"}
+        self.store.unpublish(submission_id, reviewer, reason.strip())
+        await self.voila.reload()
+        return {"id": submission_id, "status": "unpublished"}
+
+    def make_web_app(self) -> web.Application:
+        p = self.prefix
+        hub_auth = HubOAuth.instance(cache_max_age=60)
+        grants = proxy.KernelGrants()
+        uuid = proxy.UUID
+        routes = [
+            (p, pages.GalleryPage),
+            (p + "submit", pages.SubmitPage),
+            (p + "mine", pages.MinePage),
+            (p + "review", pages.ReviewQueuePage),
+            (p + r"submissions/([0-9a-f]{32})", pages.SubmissionPage),
+            (p + r"submissions/([0-9a-f]{32})/(approve|reject|unpublish)", pages.ReviewActionPage),
+            (p + r"submissions/([0-9a-f]{32})/(preview\.html|thumbnail\.png)", pages.SnapshotFileHandler),
+            (p + "api/submissions", handlers.SubmissionsAPIHandler),
+            (p + r"api/submissions/([^/]+)", handlers.SubmissionAPIHandler),
+            (p + r"api/submissions/([^/]+)/(approve|reject|unpublish)", handlers.ActionAPIHandler),
+            (p + "oauth_callback", HubOAuthCallbackHandler),
+            (p + "govuk/govuk-frontend.css", pages.GovukCSSHandler),
+            (p + r"govuk/(.*)", web.StaticFileHandler, {"path": str(GOVUK_PATH)}),
+            (p + r"static/(.*)", web.StaticFileHandler, {"path": str(HERE / "static")}),
+            (p + r"dashboards/([a-z0-9][a-z0-9-]{0,62})/?", proxy.DashboardHandler),
+            (p + rf"dashboards/api/kernels/({uuid})/channels", proxy.KernelWebSocketProxy),
+            (p + rf"dashboards/api/kernels/({uuid})", proxy.KernelHTTPHandler),
+            (p + rf"dashboards/voila/api/shutdown/({uuid})", proxy.KernelHTTPHandler),
+            (p + r"dashboards/(voila/(?:static|templates|labextensions|api/themes)/.+)", proxy.AssetHandler),
+        ]
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
+        return web.Application(
+            routes, gallery=self, hub_auth=hub_auth, jinja_env=env, kernel_grants=grants,
+            govuk_path=str(GOVUK_PATH), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
+            xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
+        )
+
+    async def start_async(self) -> None:
+        AsyncHTTPClient.configure(None, max_clients=200)
+        await self.voila.start()
+        self.checks.resume()
+        url = urlparse(self.service_url)
+        app = self.make_web_app()
+        self.http_server = app.listen(url.port, url.hostname, max_body_size=self.checks.max_notebook_bytes * 2)
+        log.info("gallery listening on %s", self.service_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("gallery stopping")
+        self.http_server.stop()
+        await self.voila.stop()
+        self.store.close()
+
+
+def create_app(argv: list[str] | None = None, **config) -> GalleryApp:
+    """Build a configured (not yet started) gallery; *config* sets traits, e.g. ``Store={"state_dir": ...}``."""
+    app = GalleryApp()
+    app.load_config_file = lambda *a, **k: None
+    app.parse_command_line(argv or [])
+    for section, values in config.items():
+        for key, value in values.items():
+            app.config[section][key] = value
+    app.update_config(app.config)
+    app.init_parts()
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(argv)
+    asyncio.run(app.start_async())

@@ -1,0 +1,221 @@
+"""The gallery's reverse proxy to the dashboards' standalone Voilà.
+
+* The dashboard page needs the gallery's hub-OAuth check (browser session or ``Authorization: token``).
+* Every proxied response carries ``Content-Security-Policy: sandbox allow-scripts ...`` without
+  ``allow-same-origin``: a dashboard runs in an opaque origin, so its scripts cannot read the
+  viewer's cookies or make authenticated calls to the hub (no credentials are attached).
+* Because the sandboxed page has no credentials either, its kernel endpoints are authorised by a
+  capability: the kernel id the gallery handed to an authenticated viewer with the page.
+* Voilà's static code (scripts, styles, fonts, lab extensions) is public and served without a check.
+* On the kernel websocket only widget traffic passes; ``execute_request`` and every other message
+  type close the connection (policy violation).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import struct
+import time
+
+from tornado import web, websocket
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from .handlers import BaseHandler
+
+log = logging.getLogger(__name__)
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_KERNEL_ID_RE = re.compile(rf'"kernelId":\s*"({UUID})"')
+ALLOWED_MSG_TYPES = {"comm_open", "comm_msg", "comm_close", "comm_info_request", "kernel_info_request"}
+SANDBOX_CSP = (
+    "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
+)
+# Voilà's lab template links Font Awesome from a CDN: dashboards load nothing from outside the lab.
+_CDN_LINK_RE = re.compile(r"<link[^>]+href=\"https?://[^\"]+\"[^>]*>", re.IGNORECASE)
+_COPY_HEADERS = ("Content-Type", "Etag", "Last-Modified", "Cache-Control")
+
+
+class KernelGrants:
+    """Kernel ids handed to authenticated viewers with a dashboard page, valid for *ttl* seconds."""
+
+    def __init__(self, ttl: float = 12 * 3600):
+        self.ttl = ttl
+        self._grants: dict[str, tuple[str, float]] = {}
+
+    def grant(self, kernel_id: str, user: str) -> None:
+        now = time.monotonic()
+        self._grants = {k: v for k, v in self._grants.items() if v[1] > now}
+        self._grants[kernel_id] = (user, now + self.ttl)
+
+    def allowed(self, kernel_id: str) -> bool:
+        grant = self._grants.get(kernel_id)
+        return grant is not None and grant[1] > time.monotonic()
+
+    def revoke(self, kernel_id: str) -> None:
+        self._grants.pop(kernel_id, None)
+
+
+def _upstream(handler, path: str) -> tuple[str, dict]:
+    voila = handler.settings["gallery"].voila.current
+    if voila is None:
+        raise web.HTTPError(503, "the dashboards are starting: try again in a few seconds")
+    return f"{voila.url}{path}", voila.auth_header
+
+
+async def _forward(handler, path: str, *, method: str = "GET", body: bytes | None = None) -> None:
+    url, headers = _upstream(handler, path)
+    if handler.request.query:
+        url += "?" + handler.request.query
+    for name in ("If-None-Match", "If-Modified-Since", "Accept", "Content-Type"):
+        if name in handler.request.headers:
+            headers[name] = handler.request.headers[name]
+    request = HTTPRequest(url, method=method, headers=headers, body=body, request_timeout=60,
+                          follow_redirects=False, allow_nonstandard_methods=True)
+    try:
+        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+    except OSError as e:
+        raise web.HTTPError(502, f"the dashboards' Voilà is not answering ({e})") from None
+    if response.code == 599:
+        raise web.HTTPError(502, "the dashboards' Voilà is not answering")
+    handler.set_status(response.code)
+    for name in _COPY_HEADERS:
+        if name in response.headers:
+            handler.set_header(name, response.headers[name])
+    handler.set_header("Content-Security-Policy", SANDBOX_CSP)
+    if response.code in (204, 304):
+        handler.finish()
+    else:
+        handler.finish(response.body or b"")
+
+
+class DashboardHandler(BaseHandler):
+    """``GET dashboards/<slug>``: the published dashboard, for a browser session or a hub token."""
+
+    async def get(self, slug):
+        user = self.current_user
+        if not user:
+            if getattr(self, "_not_allowed", False):
+                raise web.HTTPError(403, "you do not have access to the gallery's dashboards")
+            if self.request.headers.get("Authorization"):
+                raise web.HTTPError(403, "the token was not accepted: create a new one on the hub's token page")
+            return self.redirect(self.get_login_url())
+        item = self.store.published_for(slug)
+        if item is None:
+            raise web.HTTPError(404, f"no published dashboard called {slug!r}: pick one from the gallery")
+        url, headers = _upstream(self, f"voila/render/{slug}.ipynb")
+        try:
+            response = await AsyncHTTPClient().fetch(url, headers=headers, request_timeout=120)
+        except HTTPClientError as e:
+            raise web.HTTPError(502, f"the dashboard did not render (Voilà answered {e.code})") from None
+        except OSError as e:
+            raise web.HTTPError(502, f"the dashboards' Voilà is not answering ({e})") from None
+        html = _CDN_LINK_RE.sub("", response.body.decode("utf-8", "replace"))
+        for kernel_id in set(_KERNEL_ID_RE.findall(html)):
+            self.settings["kernel_grants"].grant(kernel_id, user["name"])
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Security-Policy", SANDBOX_CSP)
+        self.finish(html)
+
+
+class AssetHandler(web.RequestHandler):
+    """Voilà's public static code (no data): scripts, styles, fonts, lab extensions, themes."""
+
+    def set_default_headers(self):
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    async def get(self, path):
+        if ".." in path.split("/") or "\\" in path:
+            raise web.HTTPError(404)
+        await _forward(self, path)
+
+
+class KernelHTTPHandler(web.RequestHandler):
+    """``GET api/kernels/<id>`` and ``POST voila/api/shutdown/<id>`` for kernels the viewer was given."""
+
+    def check_xsrf_cookie(self):
+        return  # capability-authorised (kernel id), no cookies involved
+
+    def _check(self, kernel_id):
+        if not self.settings["kernel_grants"].allowed(kernel_id):
+            raise web.HTTPError(403, "this kernel was not handed out with a dashboard page")
+
+    async def get(self, kernel_id):
+        self._check(kernel_id)
+        await _forward(self, f"api/kernels/{kernel_id}")
+
+    async def post(self, kernel_id):
+        self._check(kernel_id)
+        self.settings["kernel_grants"].revoke(kernel_id)
+        await _forward(self, f"voila/api/shutdown/{kernel_id}", method="POST", body=self.request.body or b"")
+
+
+def message_type(message) -> str | None:
+    """The ``msg_type`` of a kernel websocket message (legacy JSON text or legacy binary framing)."""
+    try:
+        if isinstance(message, bytes):
+            (nbufs,) = struct.unpack("!i", message[:4])
+            offsets = struct.unpack("!" + "I" * nbufs, message[4: 4 * (nbufs + 1)])
+            end = offsets[1] if nbufs > 1 else len(message)
+            message = message[offsets[0]:end].decode("utf-8")
+        return json.loads(message)["header"]["msg_type"]
+    except (ValueError, KeyError, TypeError, struct.error, IndexError):
+        return None
+
+
+class KernelWebSocketProxy(websocket.WebSocketHandler):
+    """The dashboard kernel's websocket, relayed to Voilà, with only widget messages let through."""
+
+    upstream = None
+
+    def check_origin(self, origin):
+        # The sandboxed dashboard has an opaque origin ("null"); the kernel id is the capability.
+        return origin == "null" or super().check_origin(origin)
+
+    def select_subprotocol(self, subprotocols):
+        return None  # the legacy JSON framing, which the filter reads
+
+    async def open(self, kernel_id):
+        if not self.settings["kernel_grants"].allowed(kernel_id):
+            self.close(1008, "this kernel was not handed out with a dashboard page")
+            return
+        url, headers = _upstream(self, f"api/kernels/{kernel_id}/channels")
+        url = url.replace("http://", "ws://", 1)
+        if self.request.query:
+            url += "?" + self.request.query
+        try:
+            self.upstream = await websocket.websocket_connect(
+                HTTPRequest(url, headers=headers), on_message_callback=self._from_kernel, max_message_size=64 << 20
+            )
+        except (OSError, HTTPClientError, websocket.WebSocketError) as e:
+            log.warning("could not reach kernel %s: %s", kernel_id, e)
+            self.close(1011, "the dashboard's kernel is gone: reload the page")
+
+    def _from_kernel(self, message):
+        if message is None:
+            if self.ws_connection is not None:
+                self.close(1001, "the kernel connection closed")
+            return
+        try:
+            self.write_message(message, binary=isinstance(message, bytes))
+        except websocket.WebSocketClosedError:
+            pass
+
+    async def on_message(self, message):
+        msg_type = message_type(message)
+        if msg_type not in ALLOWED_MSG_TYPES:
+            log.warning("refused %r on dashboard kernel websocket from %s", msg_type, self.request.remote_ip)
+            self.close(1008, f"{msg_type or 'unreadable message'} is not allowed on a dashboard")
+            return
+        if self.upstream is not None:
+            await self.upstream.write_message(message, binary=isinstance(message, bytes))
+
+    def on_close(self):
+        if self.upstream is not None:
+            self.upstream.close()
+            self.upstream = None

@@ -1,0 +1,261 @@
+"""The gallery's durable state: a SQLite (WAL) database plus immutable snapshot files.
+
+A submission is acknowledged only after its notebook file and its database row are both on disk
+(fsync'd), so an acknowledged submission survives a ``kill -9`` of the service. Snapshot files are
+written once and made read-only; a resubmission is a new version with a new snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+from traitlets import Unicode, default
+from traitlets.config import LoggingConfigurable
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("checking", "checks-failed", "awaiting-review", "published", "rejected", "unpublished", "superseded")
+RESERVED_SLUGS = {"voila", "api", "static", "new"}
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id TEXT PRIMARY KEY,
+    author TEXT NOT NULL,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    topics TEXT NOT NULL DEFAULT '[]',
+    slug TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    checks TEXT NOT NULL DEFAULT '{}',
+    datasets TEXT NOT NULL DEFAULT '[]',
+    comments TEXT NOT NULL DEFAULT '[]',
+    published_at REAL
+);
+CREATE INDEX IF NOT EXISTS submissions_slug ON submissions(slug, version);
+CREATE INDEX IF NOT EXISTS submissions_author ON submissions(author);
+"""
+
+
+class StoreError(ValueError):
+    """A request the store refuses (unknown id, bad slug, wrong state)."""
+
+
+def slugify(title: str) -> str:
+    """Turn a title into a URL-safe slug (lower-case letters, digits and hyphens only).
+
+    Examples
+    --------
+    >>> slugify("Bus stops in Leeds: 2024!")
+    'bus-stops-in-leeds-2024'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:50].strip("-")
+    return slug or "dashboard"
+
+
+def check_slug(slug: str) -> str:
+    """Return *slug* if it is a safe published name, else raise `StoreError` saying why."""
+    if not isinstance(slug, str) or not _SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        raise StoreError(
+            f"{slug!r} is not a valid dashboard name: use 1-63 lower-case letters, digits and hyphens"
+        )
+    return slug
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: bytes, mode: int = 0o400) -> None:
+    """Write *data* to *path* through a temp file, fsync it and its folder, then make it read-only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class Store(LoggingConfigurable):
+    """Submissions, their versions and their snapshot files, under one state folder."""
+
+    state_dir = Unicode(
+        help="""Folder for the gallery's database and snapshots (created 0700).
+        Default: $BACKSTAGE_STATE/gallery, else .backstage/gallery.
+        Example: --Store.state_dir=/srv/backstage/gallery""",
+    ).tag(config=True)
+
+    @default("state_dir")
+    def _default_state_dir(self):
+        return str(Path(os.environ.get("BACKSTAGE_STATE", ".backstage")).resolve() / "gallery")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.root = Path(self.state_dir)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        self.snapshots = self.root / "snapshots"
+        self.published = self.root / "published"
+        for folder in (self.snapshots, self.published):
+            folder.mkdir(exist_ok=True, mode=0o700)
+        self.db = sqlite3.connect(self.root / "gallery.sqlite", isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading -------------------------------------------------------------------------------
+    def _row(self, row: sqlite3.Row | None) -> dict | None:
+        if row is None:
+            return None
+        item = dict(row)
+        for key in ("topics", "checks", "datasets", "comments"):
+            item[key] = json.loads(item[key])
+        return item
+
+    def get(self, submission_id: str) -> dict:
+        """Return the submission *submission_id*, or raise `StoreError` (404-worthy)."""
+        if not isinstance(submission_id, str) or not _ID_RE.match(submission_id):
+            raise StoreError(f"{submission_id!r} is not a submission id (32 hexadecimal digits)")
+        item = self._row(self.db.execute("SELECT * FROM submissions WHERE id=?", (submission_id,)).fetchone())
+        if item is None:
+            raise StoreError(f"no submission {submission_id!r}: check the id in 'My submissions'")
+        return item
+
+    def query(self, *, author: str | None = None, status: str | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM submissions WHERE 1=1", []
+        if author is not None:
+            sql += " AND author=?"
+            args.append(author)
+        if status is not None:
+            sql += " AND status=?"
+            args.append(status)
+        sql += " ORDER BY created DESC"
+        return [self._row(r) for r in self.db.execute(sql, args)]
+
+    def published_items(self) -> list[dict]:
+        """The currently published version of every dashboard, newest first."""
+        return self.query(status="published")
+
+    def published_for(self, slug: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT * FROM submissions WHERE slug=? AND status='published'", (slug,)
+        ).fetchone()
+        return self._row(row)
+
+    def path(self, submission_id: str, name: str) -> Path:
+        """Path of snapshot file *name* (``submitted.ipynb``, ``executed.ipynb``, ``thumbnail.png``...)."""
+        self.get(submission_id)
+        return self.snapshots / submission_id / name
+
+    # -- writing -------------------------------------------------------------------------------
+    def _slug_for(self, author: str, title: str) -> tuple[str, int]:
+        base = slugify(title)
+        if base in RESERVED_SLUGS:
+            base = f"{base}-dashboard"
+        slug = base
+        owner = self.db.execute("SELECT author FROM submissions WHERE slug=? LIMIT 1", (slug,)).fetchone()
+        if owner is not None and owner["author"] != author:
+            slug = f"{base}-{slugify(author)}"[:63].strip("-")
+        (latest,) = self.db.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM submissions WHERE slug=?", (slug,)
+        ).fetchone()
+        return check_slug(slug), latest + 1
+
+    def add(self, *, author: str, title: str, summary: str, topics: list[str], notebook: bytes, sha256: str) -> dict:
+        """Store a new submission durably (file first, then the row) and return it."""
+        submission_id = uuid.uuid4().hex
+        write_durably(self.snapshots / submission_id / "submitted.ipynb", notebook)
+        now = time.time()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            slug, version = self._slug_for(author, title)
+            self.db.execute(
+                "INSERT INTO submissions (id, author, title, summary, topics, slug, version, status, sha256,"
+                " created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (submission_id, author, title, summary, json.dumps(topics), slug, version, "checking",
+                 sha256, now, now),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            shutil.rmtree(self.snapshots / submission_id, ignore_errors=True)
+            raise
+        log.info("stored submission %s (%s v%d) by %s", submission_id, slug, version, author)
+        return self.get(submission_id)
+
+    def update(self, submission_id: str, **fields) -> dict:
+        self.get(submission_id)
+        for key in ("topics", "checks", "datasets", "comments"):
+            if key in fields:
+                fields[key] = json.dumps(fields[key])
+        fields["updated"] = time.time()
+        assignments = ", ".join(f"{k}=?" for k in fields)
+        self.db.execute(f"UPDATE submissions SET {assignments} WHERE id=?", (*fields.values(), submission_id))  # noqa: S608
+        return self.get(submission_id)
+
+    def add_comment(self, submission_id: str, reviewer: str, text: str, action: str) -> dict:
+        item = self.get(submission_id)
+        comments = item["comments"] + [{"reviewer": reviewer, "text": text, "action": action, "at": time.time()}]
+        return self.update(submission_id, comments=comments)
+
+    def publish(self, submission_id: str, reviewer: str, comment: str = "") -> dict:
+        """Publish *submission_id*: its snapshot becomes ``published/<slug>.ipynb``; older versions are superseded."""
+        item = self.get(submission_id)
+        if item["status"] not in ("awaiting-review", "unpublished", "rejected"):
+            raise StoreError(
+                f"submission {submission_id} is {item['status']!r}: only a checked submission can be approved"
+            )
+        source = self.snapshots / submission_id / "submitted.ipynb"
+        write_durably(self.published / f"{item['slug']}.ipynb", source.read_bytes(), mode=0o400)
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute(
+            "UPDATE submissions SET status='superseded', updated=? WHERE slug=? AND status='published'",
+            (time.time(), item["slug"]),
+        )
+        self.db.execute(
+            "UPDATE submissions SET status='published', published_at=?, updated=? WHERE id=?",
+            (time.time(), time.time(), submission_id),
+        )
+        self.db.execute("COMMIT")
+        return self.add_comment(submission_id, reviewer, comment or "Approved", "approve")
+
+    def unpublish(self, submission_id: str, reviewer: str, reason: str) -> dict:
+        item = self.get(submission_id)
+        if item["status"] != "published":
+            raise StoreError(f"submission {submission_id} is {item['status']!r}, not published")
+        target = self.published / f"{item['slug']}.ipynb"
+        target.unlink(missing_ok=True)
+        _fsync_dir(self.published)
+        self.update(submission_id, status="unpublished")
+        return self.add_comment(submission_id, reviewer, reason, "unpublish")
+
+    def reject(self, submission_id: str, reviewer: str, reason: str) -> dict:
+        item = self.get(submission_id)
+        if item["status"] not in ("awaiting-review", "checks-failed", "checking"):
+            raise StoreError(f"submission {submission_id} is {item['status']!r}: it cannot be rejected now")
+        self.update(submission_id, status="rejected")
+        return self.add_comment(submission_id, reviewer, reason, "reject")

@@ -1,0 +1,90 @@
+"""Turning a submission request (notebook JSON or a path on the submitter's server) into a stored one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from urllib.parse import quote
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+from .notebooks import NotebookRejected, check_server_path, validate_notebook
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE, MAX_SUMMARY, MAX_TOPICS, MAX_TOPIC = 120, 1000, 8, 40
+
+
+class SubmissionError(ValueError):
+    """A submission request is refused; ``status`` is the HTTP code to answer."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def clean_fields(body: dict) -> tuple[str, str, list[str]]:
+    """Validate title, summary and topics (text is stored as given and escaped when shown)."""
+    title, summary, topics = body.get("title"), body.get("summary", ""), body.get("topics", [])
+    if not isinstance(title, str) or not title.strip():
+        raise SubmissionError("give a title (up to 120 characters)")
+    if len(title) > MAX_TITLE:
+        raise SubmissionError(f"the title is {len(title)} characters: keep it to {MAX_TITLE}")
+    if not isinstance(summary, str) or len(summary) > MAX_SUMMARY:
+        raise SubmissionError(f"the summary must be text of up to {MAX_SUMMARY} characters")
+    if isinstance(topics, str):
+        topics = [t for t in topics.split(",")]
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise SubmissionError("topics must be a list of words, e.g. [\"transport\", \"health\"]")
+    topics = list(dict.fromkeys(t.strip().lower() for t in topics if t.strip()))
+    if len(topics) > MAX_TOPICS or any(len(t) > MAX_TOPIC for t in topics):
+        raise SubmissionError(f"give at most {MAX_TOPICS} topics of up to {MAX_TOPIC} characters each")
+    return title.strip(), summary.strip(), topics
+
+
+async def fetch_from_server(handler, user: dict, path: str) -> bytes:
+    """Read notebook *path* from the submitter's own server through its contents API, with their token."""
+    token = handler.hub_auth.get_token(handler)
+    if not token:
+        raise SubmissionError("no hub token to read your server with: sign in again", 403)
+    base = handler.gallery.public_hub_url.rstrip("/")
+    prefix = os.environ.get("JUPYTERHUB_BASE_URL", "/")
+    url = f"{base}{prefix}user/{quote(user['name'])}/api/contents/{quote(path)}?content=1&type=notebook"
+    try:
+        response = await AsyncHTTPClient().fetch(
+            url, headers={"Authorization": f"token {token}"}, request_timeout=30, follow_redirects=False
+        )
+    except HTTPClientError as e:
+        if e.code == 404:
+            raise SubmissionError(f"there is no notebook {path!r} on your server: check the path", 404) from None
+        raise SubmissionError(
+            f"your server answered {e.code} for {path!r}: start your server from the hub home page and retry", 409
+        ) from None
+    except OSError as e:
+        raise SubmissionError(f"could not reach your server ({e}): start it from the hub home page", 409) from None
+    model = json.loads(response.body)
+    return json.dumps(model.get("content")).encode()
+
+
+async def create_submission(handler, user: dict, body: dict) -> dict:
+    """Validate *body*, read the notebook, store it durably and schedule the checks."""
+    gallery = handler.gallery
+    title, summary, topics = clean_fields(body)
+    if "notebook" in body and "path" in body:
+        raise SubmissionError("send either 'notebook' or 'path', not both")
+    if "notebook" in body:
+        notebook = body["notebook"]
+        if not isinstance(notebook, (dict, str)):
+            raise NotebookRejected("'notebook' must be the notebook's JSON (nbformat 4)")
+        raw = notebook
+    elif "path" in body:
+        raw = await fetch_from_server(handler, user, check_server_path(body["path"]))
+    else:
+        raise SubmissionError("send the notebook as 'notebook' (nbformat 4 JSON) or its 'path' on your server")
+    _, canonical, sha256 = validate_notebook(raw, gallery.checks.max_notebook_bytes)
+    item = gallery.store.add(
+        author=user["name"], title=title, summary=summary, topics=topics, notebook=canonical, sha256=sha256
+    )
+    gallery.checks.schedule(item["id"])
+    return item

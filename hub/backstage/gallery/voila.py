@@ -1,0 +1,214 @@
+"""Standalone Voilà processes: the published dashboards' preheated pool, and one-off check renders.
+
+Voilà runs as its own process (never as a Jupyter server extension, which would hand every viewer
+the full server API), on 127.0.0.1 only, protected by a random token that only the gallery knows:
+the gallery proxies to it after its own hub-OAuth check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import time
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from traitlets import Float, Int, List, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+log = logging.getLogger(__name__)
+
+DENIED_EXTENSIONS = ["@jupyter/docprovider-extension", "@jupyter/collaboration-extension"]
+
+
+def free_port() -> int:
+    """Ask the OS for a free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VoilaProcess:
+    """One standalone Voilà server on 127.0.0.1, started and stopped by the gallery.
+
+    Parameters
+    ----------
+    target
+        A notebook file (single-dashboard mode) or a folder of published notebooks.
+    base_url
+        URL prefix Voilà writes into its pages (the gallery proxies that prefix to it).
+    extra_args
+        Further ``--Class.trait=value`` options.
+    """
+
+    def __init__(self, target: str, base_url: str = "/", extra_args: list[str] = (), env: dict | None = None,
+                 port: int = 0):
+        self.target = str(target)
+        self.base_url = base_url
+        self.port = port or free_port()
+        self.token = secrets.token_hex(24)
+        self.extra_args = list(extra_args)
+        self.env = env
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    @property
+    def auth_header(self) -> dict:
+        return {"Authorization": f"token {self.token}"}
+
+    def argv(self) -> list[str]:
+        args = [
+            sys.executable, "-m", "voila", self.target, "--no-browser",
+            f"--port={self.port}", "--Voila.ip=127.0.0.1", f"--Voila.base_url={self.base_url}",
+            "--Voila.open_browser=False", "--VoilaConfiguration.show_tracebacks=False",
+        ]
+        args += [f"--VoilaConfiguration.extension_denylist={name}" for name in DENIED_EXTENSIONS]
+        return args + self.extra_args
+
+    async def start(self, timeout: float = 60) -> None:
+        env = dict(self.env if self.env is not None else os.environ)
+        # The token reaches Voilà through its environment-free config: a command-line flag would show in ps.
+        env["BACKSTAGE_VOILA_TOKEN"] = self.token
+        config = (
+            "import os\n"
+            "c.Voila.token = os.environ.pop('BACKSTAGE_VOILA_TOKEN')\n"
+        )
+        self._config_dir = _private_dir()
+        with open(os.path.join(self._config_dir, "voila.py"), "w") as f:
+            f.write(config)
+        argv = self.argv() + [f"--Voila.config_file_paths={self._config_dir}"]
+        log.info("starting Voilà on 127.0.0.1:%d for %s", self.port, self.target)
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+        )
+        await self.wait_ready(timeout)
+
+    async def wait_ready(self, timeout: float) -> None:
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + timeout
+        url = f"{self.url}voila/static/voila.js"
+        while True:
+            if self.proc.returncode is not None:
+                raise RuntimeError(f"Voilà exited with code {self.proc.returncode} while starting: see the log above")
+            try:
+                await client.fetch(url, headers=self.auth_header, request_timeout=5, method="HEAD")
+                return
+            except (HTTPClientError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                await self.stop()
+                raise TimeoutError(f"Voilà did not answer on {url} within {timeout:.0f} s")
+            await asyncio.sleep(0.2)
+
+    async def stop(self, grace: float = 5) -> None:
+        proc, self.proc = self.proc, None
+        if getattr(self, "_config_dir", None):
+            shutil.rmtree(self._config_dir, ignore_errors=True)
+        if proc is None or proc.returncode is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+
+
+def _private_dir() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="backstage-voila-")
+
+
+class VoilaPool(LoggingConfigurable):
+    """The published dashboards' Voilà: preheated kernel pools and idle-kernel culling."""
+
+    pool_size = Int(
+        2,
+        help="""Preheated kernels kept ready per published dashboard.
+        Example: --VoilaPool.pool_size=3""",
+    ).tag(config=True)
+
+    cull_idle_timeout = Int(
+        300,
+        help="""Seconds after which a dashboard kernel with no open page is shut down (pooled kernels are kept).
+        Example: --VoilaPool.cull_idle_timeout=600""",
+    ).tag(config=True)
+
+    cull_interval = Int(
+        30,
+        help="""Seconds between two passes of the idle-kernel culler. Example: --VoilaPool.cull_interval=60""",
+    ).tag(config=True)
+
+    port = Int(
+        help="""Port of the dashboards' Voilà on 127.0.0.1 (0: a free port). Default: $GALLERY_VOILA_PORT or 0.
+        Example: --VoilaPool.port=8899""",
+    ).tag(config=True)
+
+    @default("port")
+    def _default_port(self):
+        return int(os.environ.get("GALLERY_VOILA_PORT", "0") or 0)
+
+    base_url = Unicode(
+        "/services/gallery/dashboards/",
+        help="""URL prefix of the dashboards, as the browser sees it (the gallery proxies it to Voilà).""",
+    ).tag(config=True)
+
+    startup_timeout = Float(
+        120, help="Seconds to wait for Voilà to answer after starting it. Example: --VoilaPool.startup_timeout=60"
+    ).tag(config=True)
+
+    extra_args = List(
+        Unicode(), help="Further Voilà options, e.g. ['--VoilaConfiguration.theme=dark']."
+    ).tag(config=True)
+
+    def __init__(self, root: str, **kwargs):
+        super().__init__(**kwargs)
+        self.root = root
+        self.current: VoilaProcess | None = None
+        self._lock = asyncio.Lock()
+
+    def _process(self, port: int = 0) -> VoilaProcess:
+        args = [
+            "--VoilaConfiguration.preheat_kernel=True",
+            f"--VoilaConfiguration.default_pool_size={self.pool_size}",
+            f"--MappingKernelManager.cull_idle_timeout={self.cull_idle_timeout}",
+            f"--MappingKernelManager.cull_interval={self.cull_interval}",
+            "--MappingKernelManager.cull_connected=False",
+            "--VoilaConfiguration.file_allowlist=[]",
+            *self.extra_args,
+        ]
+        return VoilaProcess(self.root, base_url=self.base_url, extra_args=args, port=port)
+
+    async def start(self) -> None:
+        async with self._lock:
+            self.current = self._process(self.port)
+            await self.current.start(self.startup_timeout)
+
+    async def reload(self) -> None:
+        """Start a fresh Voilà that sees the current publications, switch to it, stop the old one.
+
+        Voilà fills its pools only for the notebooks present when it starts, so a publication
+        change needs a new process; the old one serves until the new one answers.
+        """
+        async with self._lock:
+            new = self._process(0 if self.current and self.current.port == self.port else self.port)
+            await new.start(self.startup_timeout)
+            old, self.current = self.current, new
+        if old is not None:
+            asyncio.get_running_loop().call_later(30, lambda: asyncio.ensure_future(old.stop()))
+
+    async def stop(self) -> None:
+        if self.current is not None:
+            await self.current.stop()

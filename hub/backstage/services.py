@@ -1,0 +1,94 @@
+"""The hub's managed services: the idle culler, the "Share my server" page and (when built) the gallery."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+from backstage.roles import CULLER_SERVICE, GALLERY_SERVICE, REVIEW_SCOPE, SHARE_PAGE_SCOPES, SHARE_SERVICE
+
+__all__ = ["culler_service", "gallery_available", "gallery_service", "managed_services", "share_service"]
+
+
+def _lab_env(settings: dict) -> dict:
+    env = {"BACKSTAGE_STATE": settings["state_dir"]}
+    if settings.get("lab_id"):
+        env["BACKSTAGE_LAB_ID"] = settings["lab_id"]
+    return env
+
+
+def culler_service(settings: dict) -> dict | None:
+    """The idle culler (stops servers idle longer than ``idle_timeout`` seconds); None when 0."""
+    timeout = settings["idle_timeout"]
+    if not timeout:
+        return None
+    return {
+        "name": CULLER_SERVICE,
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={timeout}",
+                    f"--cull-every={max(60, min(600, timeout // 4))}"],
+        "environment": _lab_env(settings),
+    }
+
+
+def share_service(settings: dict) -> dict:
+    """The "Share my server" page; it acts with the visitor's own token, limited to sharing."""
+    return {
+        "name": SHARE_SERVICE,
+        "display": True,
+        "info": {"description": "Share my server"},
+        "url": f"http://127.0.0.1:{settings['internal_ports']['share']}",
+        "command": [sys.executable, "-m", "backstage.share"],
+        "environment": _lab_env(settings),
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": list(SHARE_PAGE_SCOPES),
+    }
+
+
+def gallery_available() -> bool:
+    """True once the gallery can run (``python -m backstage.gallery`` finds its ``__main__``)."""
+    try:
+        return importlib.util.find_spec("backstage.gallery.__main__") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def gallery_service(settings: dict) -> dict:
+    """The gallery's service entry (contract 4); the gallery helper owns this function's body.
+
+    Its OAuth tokens carry: access to the gallery itself, the reviewers' custom scope (checked by
+    the gallery), and access to the viewer's *own* server only, so the submit page can read the
+    notebook they pick through their server's contents API.
+    """
+    import os
+
+    ports = settings["internal_ports"]
+    host = settings.get("ip") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 (comparison, not a bind)
+    env = {
+        **_lab_env(settings),
+        "GALLERY_VOILA_PORT": str(ports["gallery_voila"]),
+        "BACKSTAGE_PUBLIC_URL": f"http://{host}:{settings['port']}",
+    }
+    # govdata's mirror/cache and the test isolation of Jupyter's folders reach the checks' and dashboards' kernels.
+    for name in ("GOVDATA_MIRROR", "GOVDATA_CACHE", "HOME", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",
+                 "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "PATH"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return {
+        "name": GALLERY_SERVICE,
+        "url": f"http://127.0.0.1:{ports['gallery']}",
+        "command": [sys.executable, "-m", "backstage.gallery"],
+        "environment": env,
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": [f"access:services!service={GALLERY_SERVICE}", REVIEW_SCOPE,
+                                        "read:users:groups!user", "access:servers!user"],
+    }
+
+
+def managed_services(settings: dict) -> list[dict]:
+    """Every service the hub starts and stops with itself."""
+    services = [culler_service(settings), share_service(settings)]
+    wanted = settings.get("gallery", "auto")
+    if wanted is True or (wanted == "auto" and gallery_available()):
+        services.append(gallery_service(settings))
+    return [s for s in services if s]
