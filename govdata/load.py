@@ -1,7 +1,9 @@
-"""Loading: fetch, tidy with the dataset's recipe, and cache the parsed result as (Geo)Parquet.
+"""Loading: fetch, tidy with the dataset's recipe, and cache the parsed result (Arrow IPC, see
+:mod:`govdata.arrowcache` for why not Parquet).
 
 The parsed file is keyed by the source's sha256 and the recipe's version, so a warm ``load()`` reads one
-Parquet file (no source parsing, no network) and a changed source or recipe is never served stale.
+memory-mapped file (no source parsing, no hashing, no network) and a changed source or recipe is never
+served stale.
 
 Examples
 --------
@@ -18,9 +20,9 @@ import os
 import uuid
 from pathlib import Path
 
-import pandas as pd
 from filelock import FileLock
 
+from .arrowcache import read_frame, write_frame
 from .catalog import DatasetInfo, info
 from .fetch import fetch_entry
 from .provenance import record
@@ -34,14 +36,14 @@ __all__ = ["load", "parsed_path"]
 
 def parsed_path(entry: DatasetInfo, cache: Path) -> Path:
     """Where the parsed result of ``entry`` lives: keyed by source sha256 and recipe version."""
-    return cache / "parsed" / f"{entry.id}-{entry.sha256[:16]}-{recipe_version(entry)}.parquet"
+    return cache / "parsed" / f"{entry.id}-{entry.sha256[:16]}-{recipe_version(entry)}.arrow"
 
 
 def load(id: str):  # noqa: A002 - public name from the contract
     """Load a dataset as an analysis-ready ``pandas.DataFrame`` (or ``geopandas.GeoDataFrame``).
 
     The first call fetches and verifies the source file and applies the dataset's tidy-up recipe; the
-    result is cached as Parquet, so later calls (in any process) read it back in milliseconds.
+    result is cached (Arrow IPC), so later calls (in any process) read it back in milliseconds.
 
     Parameters
     ----------
@@ -82,7 +84,7 @@ def _load_entry(entry: DatasetInfo):
         df = run_recipe(source, entry, lambda other: _load_entry(info(other)))
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
         try:
-            df.to_parquet(tmp, index=False)
+            write_frame(df, tmp)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
@@ -94,11 +96,7 @@ def _read_parsed(path: Path, entry: DatasetInfo):
     if not path.exists():
         return None
     try:
-        if entry.geometry_type:
-            import geopandas
-
-            return geopandas.read_parquet(path)
-        return pd.read_parquet(path)
+        return read_frame(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable cache file is rebuilt, never trusted
         log.warning("govdata: the parsed cache %s is unreadable (%s); rebuilding it", path, exc)
         path.unlink(missing_ok=True)
