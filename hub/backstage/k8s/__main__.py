@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     render.add_argument("-o", "--output", help="write here instead of standard output")
     render.set_defaults(func=_manifests)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("backstage").setLevel(logging.INFO)
     try:
         return args.func(args)
     except KubernetesConfigError as e:

@@ -28,7 +28,7 @@ from traitlets.config import Config
 from backstage.k8s.errors import KubernetesConfigError
 
 __all__ = ["chart_values", "helm_merge", "hub_environment", "load_schema", "materialise_extra_files",
-           "render_hub", "validate_values"]
+           "process_environment", "render_hub", "validate_values"]
 
 #: What the dry render uses for the hub pod's address (fieldRef status.podIP).
 DRY_POD_IP = "10.0.0.10"
@@ -180,7 +180,8 @@ def hub_environment(extra_env, secrets: Mapping[str, Mapping[str, str]], mounts:
 
 
 @contextlib.contextmanager
-def _environment(env: Mapping[str, str]):
+def process_environment(env: Mapping[str, str]):
+    """Run the block with exactly ``env`` as ``os.environ`` (as in a pod), then restore it."""
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -314,7 +315,7 @@ def render_hub(values: Mapping, *, secrets: Mapping[str, Mapping[str, str]], fil
 
     namespace = {"c": c, "get_config": get_config, "get_secret_value": get_secret_value,
                  "set_config_if_not_none": set_config_if_not_none, "__name__": "jupyterhub_config"}
-    with _environment({**env, "PATH": os.environ.get("PATH", "")}):
+    with process_environment({**env, "PATH": os.environ.get("PATH", "")}):
         for key, snippet in sorted((get_config("hub.extraConfig") or {}).items()):
             exec(compile(snippet, f"hub.extraConfig.{key}", "exec"), namespace)  # noqa: S102 - as the chart does
     _check_hub_ports(c, get_config)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from backstage import roles
+from backstage.k8s.chart import process_environment
 from backstage.k8s.errors import KubernetesConfigError
 from backstage.k8s.hub import GALLERY_HOST, kubernetes_settings
 from backstage.services import gallery_service
@@ -93,7 +94,8 @@ def gallery_manifests(values: Mapping, settings: dict, *, store_size: str = "10G
     store_size : str
         Size of the gallery's store (submissions, snapshots, thumbnails).
     """
-    service = gallery_service(settings)
+    with process_environment({}):  # the pod's environment, not the one of the machine rendering it
+        service = gallery_service(settings)
     port = urlparse(service.get("url") or "").port
     if not port:
         raise KubernetesConfigError(f"the gallery's url {service.get('url')!r} has no port: set "
