@@ -38,3 +38,26 @@ def shared_datasets() -> Path:
     if not (folder / "SOURCES.md").exists():
         pytest.fail(f"the shared datasets are missing at {folder}: set GOVDATA_MIRROR to the folder")
     return folder
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """One real lab (hub, proxy, services; `backstage up`) for the whole test session.
+
+    State in a fresh /tmp folder, Unix users with a per-session prefix `t<4 hex>-` (deleted at the
+    end). API: see tests/lab.py. `BACKSTAGE_TEST_GALLERY=0` starts it without the gallery service.
+    """
+    import secrets
+    import shutil
+
+    from lab import delete_unix_users, running_lab
+
+    state = Path(tempfile.mkdtemp(prefix="backstage-lab-"))
+    prefix = f"t{secrets.token_hex(2)}-"
+    gallery = {"0": False, "1": True}.get(os.environ.get("BACKSTAGE_TEST_GALLERY", ""), "auto")
+    try:
+        with running_lab(state, user_prefix=prefix, gallery=gallery) as running:
+            yield running
+    finally:
+        delete_unix_users(prefix)
+        shutil.rmtree(state, ignore_errors=True)

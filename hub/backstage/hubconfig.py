@@ -1,0 +1,112 @@
+"""Build the hub's configuration from the lab's settings: a pure function, unit-tested on a ``Config()``.
+
+``hub/jupyterhub_config.py`` (and, later, the Kubernetes deployment's ``hub.extraFiles``) calls
+:func:`build_config` on :func:`~backstage.settings.load_settings`. The config only sets values,
+never appends to lists it did not create.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+from backstage import roles
+from backstage.services import managed_services
+from backstage.settings import load_settings
+
+__all__ = ["REPO", "build_config", "load_settings"]
+
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parent.parent
+
+_AUTHENTICATORS = {
+    "signup": "backstage.auth.SignupAuthenticator",
+    "open-signup": "backstage.auth.SignupAuthenticator",
+    "shared-password": "backstage.auth.EventPasswordAuthenticator",
+}
+
+
+def _proxy_command(settings: dict) -> list[str]:
+    return settings.get("proxy_command") or [str(REPO / "node_modules" / ".bin" / "configurable-http-proxy")]
+
+
+def build_config(settings: dict) -> Config:
+    """Return the JupyterHub ``Config`` for ``settings`` (as made by ``load_settings``); no side effects.
+
+    Parameters
+    ----------
+    settings : dict
+        Validated settings: state folder, ports, sign-in mode, limits, Unix prefix.
+
+    Returns
+    -------
+    traitlets.config.Config
+    """
+    c = Config()
+    state = Path(settings["state_dir"])
+    ports = settings["internal_ports"]
+    auth = settings["auth"]
+    admins = list(settings["admin_users"])
+
+    # network: the proxy listens on the public port, everything else on loopback
+    c.JupyterHub.bind_url = f"http://{settings['ip']}:{settings['port']}"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{ports['hub']}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports['proxy_api']}"
+    c.ConfigurableHTTPProxy.command = _proxy_command(settings)
+    c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+    c.ConfigurableHTTPProxy.should_start = True
+
+    # state (all in the state folder, root-only files)
+    c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+    c.JupyterHub.template_paths = [str(PACKAGE / "templates")]
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.cleanup_proxy = True
+
+    # sign-in
+    mode = auth["mode"]
+    c.JupyterHub.authenticator_class = auth.get("authenticator_class") if mode == "oauthenticator" else _AUTHENTICATORS[mode]
+    c.Authenticator.allow_all = False
+    c.Authenticator.any_allow_config = True  # our authenticators allow approved sign-ups and group members
+    c.Authenticator.admin_users = set(admins)
+    c.JupyterHub.template_vars = {"backstage_signup": mode in ("signup", "open-signup")}
+    store = str(state / "signups.sqlite")
+    if mode in ("signup", "open-signup"):
+        c.SignupAuthenticator.store_path = store
+        c.SignupAuthenticator.open_signup = mode == "open-signup"
+        c.SignupAuthenticator.min_password_length = auth["min_password_length"]
+    elif mode == "shared-password":
+        c.EventPasswordAuthenticator.store_path = store
+        c.EventPasswordAuthenticator.user_password = auth["event_password"]
+
+    # groups, roles, custom scopes (contract 2)
+    c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES
+    c.JupyterHub.load_groups = roles.load_groups()
+    c.JupyterHub.load_roles = roles.load_roles(admins)
+
+    # servers
+    isolate = settings["isolation"] == "users"
+    c.JupyterHub.spawner_class = "backstage.spawner.BackstageSpawner"
+    c.BackstageSpawner.isolate_users = isolate
+    c.BackstageSpawner.user_prefix = settings["user_prefix"]
+    c.BackstageSpawner.homes_dir = str(state / "homes")
+    c.BackstageSpawner.starter_notebooks = settings.get("starter_notebooks") or str(REPO / "notebooks")
+    if settings.get("singleuser_command"):
+        c.Spawner.cmd = settings["singleuser_command"]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.mem_limit = settings.get("mem_limit")
+    c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "GOVDATA_MIRROR", "BACKSTAGE_LAB_ID"]
+    c.Spawner.http_timeout = 60
+    c.Spawner.start_timeout = 120
+    # stop quickly (Ctrl-C ends everything within 10 s): Jupyter Server only asks for confirmation on
+    # SIGINT, so SIGTERM follows after 1 s (a clean shutdown of its kernels), SIGKILL 3 s later
+    c.LocalProcessSpawner.interrupt_timeout = 1
+    c.LocalProcessSpawner.term_timeout = 3
+    c.LocalProcessSpawner.kill_timeout = 1
+
+    # sharing, services, operations
+    c.JupyterHub.services = managed_services(settings)
+    c.JupyterHub.authenticate_prometheus = True
+    c.JupyterHub.shutdown_on_logout = False
+    return c

@@ -1,0 +1,186 @@
+"""``backstage up``: prepare the state folder and run JupyterHub in the foreground until Ctrl-C.
+
+Ctrl-C or SIGTERM stops the hub, which stops the proxy, its services and every server; anything
+still alive after the grace period (found by the lab's id in its environment) is killed, so no
+process is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+
+from backstage.auth.store import SignupStore
+from backstage.hubconfig import REPO
+from backstage.settings import SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["add_parser", "free_port", "lab_processes", "prepare_state", "run"]
+
+STOP_GRACE = 8.0  # seconds the hub gets to stop everything before the sweep
+
+
+def add_parser(subparsers) -> None:
+    """Add ``backstage up`` to the ``backstage`` command."""
+    p = subparsers.add_parser("up", help="start the lab in the foreground (Ctrl-C stops it)",
+                              description=__doc__)
+    p.add_argument("--state", default=None, help="state folder (default: $BACKSTAGE_STATE or .backstage)")
+    p.add_argument("--port", type=int, default=None, help="public port (default: $BACKSTAGE_PORT or 8000)")
+    p.set_defaults(func=run)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def prepare_state(state: Path, admin: str, isolated: bool, password: str | None) -> str | None:
+    """Create the state folder and the admin's password; return a newly generated password, if any.
+
+    The folder is 0700, or 0711 when people's servers run as their own Unix users (they must
+    traverse it to reach their homes; they cannot list it, and every file in it is 0600 root).
+    """
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o711 if isolated else 0o700)
+    homes = state / "homes"
+    homes.mkdir(exist_ok=True)
+    os.chmod(homes, 0o711 if isolated else 0o700)
+    store = SignupStore(state / "signups.sqlite")
+    generated = None
+    password_file = state / "admin-password"
+    if password:
+        store.set_password(admin, password)
+    elif not password_file.exists() or store.get(admin) is None:
+        generated = secrets.token_urlsafe(12)
+        _write_private(password_file, generated + "\n")
+        store.set_password(admin, generated)
+    for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret"):
+        if (state / name).exists():
+            os.chmod(state / name, 0o600)
+    return generated
+
+
+def lab_processes(lab_id: str) -> list[psutil.Process]:
+    """Every process carrying ``BACKSTAGE_LAB_ID=lab_id`` in its environment."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and proc.environ().get("BACKSTAGE_LAB_ID") == lab_id:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def _sweep(lab_id: str) -> int:
+    procs = lab_processes(lab_id)
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=3)
+    return len(procs)
+
+
+def _banner(url: str, admin: str, generated: str | None, state: Path, isolated: bool) -> str:
+    lines = [f"Government Backstage is running at {url}", ""]
+    if generated:
+        lines.append(f"Sign in as '{admin}' with the generated password: {generated}")
+        lines.append(f"(shown once; it is kept in {state / 'admin-password'}, readable by you only)")
+    elif os.environ.get("BACKSTAGE_ADMIN_PASSWORD"):
+        lines.append(f"Sign in as '{admin}' with the password in $BACKSTAGE_ADMIN_PASSWORD.")
+    else:
+        lines.append(f"Sign in as '{admin}' with the password in {state / 'admin-password'}.")
+    lines.append(f"Others sign up at {url}/hub/signup; approve them at {url}/hub/signups.")
+    if not isolated:
+        lines.append("Not running as root: this is a one-person lab (every server runs as you, homes under "
+                     f"{state / 'homes'}). Run as root for a lab where each person has their own Unix user.")
+    lines.append(f"State: {state}. Stop with Ctrl-C.")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    """Run the lab in the foreground; return the hub's exit code."""
+    env = dict(os.environ)
+    if getattr(args, "state", None):
+        env["BACKSTAGE_STATE"] = args.state
+    if getattr(args, "port", None) is not None:
+        env["BACKSTAGE_PORT"] = str(args.port)
+    env["BACKSTAGE_STATE"] = str(Path(env.get("BACKSTAGE_STATE") or ".backstage").resolve())
+    try:
+        settings = load_settings(env)
+    except SettingsError as e:
+        log.error("%s", e)
+        return 2
+    state = Path(settings["state_dir"])
+    isolated = settings["isolation"] == "users"
+    if isolated and os.geteuid() != 0:
+        log.error("isolation 'users' needs root: run as root, or set isolation: none in %s", state / "settings.yaml")
+        return 2
+    admin = settings["admin_users"][0]
+    generated = prepare_state(state, admin, isolated, env.get("BACKSTAGE_ADMIN_PASSWORD") or None)
+    lab_id = env.get("BACKSTAGE_LAB_ID") or uuid.uuid4().hex
+    runtime = {
+        "state_dir": str(state),
+        "port": settings["port"],
+        "lab_id": lab_id,
+        "internal_ports": {k: free_port() for k in ("hub", "proxy_api", "gallery", "gallery_voila", "share")},
+    }
+    env.update(BACKSTAGE_RUNTIME=json.dumps(runtime), BACKSTAGE_LAB_ID=lab_id)
+    env.pop("BACKSTAGE_ADMIN_PASSWORD", None)  # the hub never needs it: the store has the hash
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    cmd = [str(Path(bin_dir) / "jupyterhub"), "-f", str(REPO / "hub" / "jupyterhub_config.py")]
+    url = f"http://{settings['ip']}:{settings['port']}"
+
+    stopping = {"signal": None}
+
+    def on_signal(signum, frame):
+        stopping["signal"] = signum
+
+    # Our own handlers (not SIG_IGN) so the hub and everything it starts get the default SIGINT
+    # action back at exec: children that ignore SIGINT make the hub's shutdown hang.
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        hub = subprocess.Popen(cmd, cwd=state, env=env, start_new_session=True, stdin=subprocess.DEVNULL)
+        print(_banner(url, admin, generated, state, isolated), flush=True)  # noqa: T201 (a CLI banner)
+        while hub.poll() is None and stopping["signal"] is None:
+            time.sleep(0.2)
+        if hub.poll() is None:
+            log.info("Stopping the lab (signal %s)", stopping["signal"])
+            hub.send_signal(signal.SIGTERM)
+            try:
+                hub.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                log.warning("The hub did not stop within %.0f s: killing it", STOP_GRACE)
+                os.killpg(hub.pid, signal.SIGKILL)
+                hub.wait()
+        left = _sweep(lab_id)
+        if left:
+            log.warning("Killed %d processes the hub left behind", left)
+        return 0 if stopping["signal"] else (hub.returncode or 0)
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)

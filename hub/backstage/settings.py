@@ -1,0 +1,166 @@
+"""Site settings of the lab: defaults ▸ the site's YAML file ▸ what the launcher decided at start-up.
+
+Like The Littlest JupyterHub, the site file is validated by a JSON Schema and a mistake is reported
+with the file, the key and the fix, before anything starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULTS", "SCHEMA", "SettingsError", "load_settings", "settings_path", "validate_settings"]
+
+AUTH_MODES = ("signup", "open-signup", "shared-password", "oauthenticator")
+
+DEFAULTS: dict = {
+    "state_dir": ".backstage",
+    "ip": "127.0.0.1",
+    "port": 8000,
+    "auth": {
+        "mode": "signup",
+        "event_password": None,
+        "authenticator_class": None,
+        "min_password_length": 8,
+    },
+    "admin_users": ["admin"],
+    "idle_timeout": 3600,
+    "mem_limit": None,
+    "user_prefix": "bk-",
+    "isolation": "auto",
+    "internal_ports": {"hub": 8081, "proxy_api": 8001, "gallery": 8101, "gallery_voila": 8102, "share": 8103},
+    "proxy_command": None,
+    "singleuser_command": None,
+    "starter_notebooks": None,
+    "lab_id": None,
+    "gallery": "auto",
+}
+
+SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "state_dir": {"type": "string", "minLength": 1},
+        "ip": {"type": "string"},
+        "port": {"type": "integer", "minimum": 0, "maximum": 65535},
+        "auth": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "mode": {"enum": list(AUTH_MODES)},
+                "event_password": {"type": ["string", "null"], "minLength": 8},
+                "authenticator_class": {"type": ["string", "null"]},
+                "min_password_length": {"type": "integer", "minimum": 8},
+            },
+        },
+        "admin_users": {"type": "array", "items": {"type": "string"}},
+        "idle_timeout": {"type": "integer", "minimum": 0},
+        "mem_limit": {"type": ["string", "integer", "null"], "pattern": "^[0-9]+[KMGT]?$"},
+        "user_prefix": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,9}$"},
+        "isolation": {"enum": ["auto", "users", "none"]},
+        "internal_ports": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                k: {"type": "integer", "minimum": 1, "maximum": 65535}
+                for k in ("hub", "proxy_api", "gallery", "gallery_voila", "share")
+            },
+        },
+        "proxy_command": {"type": ["array", "null"], "items": {"type": "string"}},
+        "singleuser_command": {"type": ["array", "null"], "items": {"type": "string"}},
+        "starter_notebooks": {"type": ["string", "null"]},
+        "gallery": {"enum": ["auto", True, False]},
+        "lab_id": {"type": ["string", "null"], "description": "set by the launcher: marks the lab's processes"},
+    },
+}
+
+
+class SettingsError(ValueError):
+    """The site settings are invalid; the message names the file, the key and the fix."""
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def validate_settings(settings: dict, source: str = "settings") -> dict:
+    """Validate ``settings`` against :data:`SCHEMA`, raising :class:`SettingsError` with a useful message."""
+    try:
+        jsonschema.validate(settings, SCHEMA)
+    except jsonschema.ValidationError as e:
+        where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise SettingsError(
+            f"{source}: the setting {where} is invalid: {e.message}. "
+            f"Fix it in {source} (known settings: {', '.join(sorted(SCHEMA['properties']))})."
+        ) from None
+    auth = settings.get("auth", {})
+    if auth.get("mode") == "shared-password" and not auth.get("event_password"):
+        raise SettingsError(f"{source}: auth.mode is 'shared-password' but auth.event_password is not set: "
+                            "set auth.event_password to the password of the day (8 characters or more).")
+    if auth.get("mode") == "oauthenticator" and not auth.get("authenticator_class"):
+        raise SettingsError(f"{source}: auth.mode is 'oauthenticator' but auth.authenticator_class is not set: "
+                            "set it to e.g. 'oauthenticator.generic.GenericOAuthenticator'.")
+    return settings
+
+
+def settings_path(state_dir: str | os.PathLike) -> Path:
+    """The site settings file: ``$BACKSTAGE_SETTINGS`` or ``settings.yaml`` in the state folder."""
+    return Path(os.environ.get("BACKSTAGE_SETTINGS") or Path(state_dir) / "settings.yaml")
+
+
+def load_settings(environ: dict | None = None) -> dict:
+    """Layer defaults ▸ site file ▸ the launcher's runtime settings (``$BACKSTAGE_RUNTIME``, JSON).
+
+    Parameters
+    ----------
+    environ : dict, optional
+        The environment to read (``os.environ`` by default).
+
+    Returns
+    -------
+    dict
+        Validated settings, with ``state_dir`` absolute and ``isolation`` resolved to
+        ``"users"`` (running as root) or ``"none"``.
+    """
+    env = os.environ if environ is None else environ
+    settings = copy.deepcopy(DEFAULTS)
+    state_dir = env.get("BACKSTAGE_STATE") or settings["state_dir"]
+    settings["state_dir"] = state_dir
+    path = Path(env.get("BACKSTAGE_SETTINGS") or Path(state_dir) / "settings.yaml")
+    if path.exists():
+        try:
+            site = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise SettingsError(f"{path} is not valid YAML ({e}): fix the file or remove it") from None
+        if not isinstance(site, dict):
+            raise SettingsError(f"{path} must hold a mapping of settings, not {type(site).__name__}")
+        validate_settings(site, str(path))
+        settings = _merge(settings, site)
+    if env.get("BACKSTAGE_PORT"):
+        try:
+            settings["port"] = int(env["BACKSTAGE_PORT"])
+        except ValueError:
+            raise SettingsError(f"BACKSTAGE_PORT={env['BACKSTAGE_PORT']!r} is not a port number: "
+                                "set it to e.g. 8000") from None
+    runtime = env.get("BACKSTAGE_RUNTIME")
+    if runtime:
+        settings = _merge(settings, json.loads(runtime))
+    validate_settings(settings, str(path))
+    settings["state_dir"] = str(Path(settings["state_dir"]).resolve())
+    if settings["isolation"] == "auto":
+        settings["isolation"] = "users" if os.geteuid() == 0 else "none"
+    return settings

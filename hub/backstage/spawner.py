@@ -1,0 +1,186 @@
+"""Each person's server as their own Unix user (run as root), or a one-person lab (run as anyone else).
+
+Run as root, a person ``ada`` gets the Unix account ``<prefix>ada`` (``bk-ada`` by default), created
+on the first spawn with its home under ``<state>/homes/`` (mode 0700, owned by that account). The
+hub's database, cookie secret and the gallery's store stay root's, mode 0600, so a participant's
+code reads none of them, nor another person's home. An existing account that the lab did not create
+(``root``, ``daemon``, ...) is never used.
+
+Memory: ``Spawner.mem_limit`` is enforced with ``RLIMIT_AS`` on the server process and, inherited,
+on each kernel separately (a per-process cap on address space, not a total per person).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
+from traitlets import Bool, Unicode, default
+
+__all__ = ["BackstageSpawner", "copy_starter_notebooks"]
+
+_MARK = "government-backstage"  # written into the GECOS field of accounts the lab creates
+
+
+def copy_starter_notebooks(source: Path, home: Path, uid: int | None = None, gid: int | None = None) -> list[Path]:
+    """Copy the starter notebooks missing from ``home/notebooks``; never overwrite a person's edits.
+
+    Returns
+    -------
+    list of Path
+        The files copied this time (empty when everything is already there).
+    """
+    copied = []
+    if not source or not source.is_dir():
+        return copied
+    target_root = home / source.name
+    for src in sorted(source.rglob("*")):
+        rel = src.relative_to(source)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        dst = target_root / rel
+        if src.is_dir() or dst.exists():
+            continue
+        missing, folder = [], dst.parent
+        while not folder.exists():
+            missing.append(folder)
+            folder = folder.parent
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o755)
+            if uid is not None:
+                os.chown(folder, uid, gid)
+        shutil.copyfile(src, dst)
+        if uid is not None:
+            os.chown(dst, uid, gid)
+        copied.append(dst)
+    return copied
+
+
+class BackstageSpawner(LocalProcessSpawner):
+    """A local process spawner that isolates people in Unix accounts of their own."""
+
+    isolate_users = Bool(
+        True,
+        config=True,
+        help="Run each server as its own Unix user `<user_prefix><name>` (needs root). "
+        "False: a one-person lab, servers run as the hub's user. "
+        "Example: c.BackstageSpawner.isolate_users = False",
+    )
+    user_prefix = Unicode(
+        "bk-",
+        config=True,
+        help="Prefix of the Unix accounts made for people, so a hub name never maps onto a system "
+        "account. Example: c.BackstageSpawner.user_prefix = 'lab-'",
+    )
+    homes_dir = Unicode(
+        config=True,
+        help="Folder holding people's homes. Example: c.BackstageSpawner.homes_dir = '/srv/backstage/homes'",
+    )
+    starter_notebooks = Unicode(
+        "",
+        config=True,
+        help="Folder of starter notebooks copied (missing files only) into each home as `notebooks/`. "
+        "Example: c.BackstageSpawner.starter_notebooks = '/srv/backstage/notebooks'",
+    )
+
+    @default("homes_dir")
+    def _default_homes_dir(self):
+        return str(Path(os.environ.get("BACKSTAGE_STATE", ".backstage")).resolve() / "homes")
+
+    @default("popen_kwargs")
+    def _default_popen_kwargs(self):
+        # no terminal on stdin: Jupyter Server would otherwise ask "Shutdown? (y/n)" on SIGINT
+        return {"stdin": subprocess.DEVNULL}
+
+    @property
+    def unix_name(self) -> str:
+        """The Unix account the server runs as."""
+        if self.isolate_users:
+            return f"{self.user_prefix}{self.user.name}"
+        return pwd.getpwuid(os.getuid()).pw_name
+
+    @property
+    def home(self) -> Path:
+        """The person's home folder."""
+        return Path(self.homes_dir) / (self.unix_name if self.isolate_users else self.user.name)
+
+    def _ensure_unix_user(self) -> pwd.struct_passwd:
+        name, home = self.unix_name, self.home
+        if len(name) > 32:
+            raise ValueError(f"Unix name {name!r} is longer than 32 characters: choose a shorter user prefix")
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            self.log.info("Creating Unix user %s with home %s", name, home)
+            subprocess.run(
+                ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash",
+                 "--user-group", "--comment", f"{_MARK} {self.user.name}", name],
+                check=True, capture_output=True,
+            )
+            entry = pwd.getpwnam(name)
+        if _MARK not in entry.pw_gecos or Path(entry.pw_dir) != home:
+            raise RuntimeError(
+                f"the Unix account {name!r} exists but was not made by the lab: refusing to run "
+                f"{self.user.name!r}'s server as it. Choose another user_prefix, or remove that account."
+            )
+        return entry
+
+    def _prepare_home(self) -> None:
+        homes = Path(self.homes_dir)
+        homes.mkdir(mode=0o711, parents=True, exist_ok=True)
+        home = self.home
+        if self.isolate_users:
+            entry = self._ensure_unix_user()
+            uid, gid = entry.pw_uid, entry.pw_gid
+        else:
+            uid = gid = None
+        if not home.exists():
+            home.mkdir(mode=0o700)
+        if uid is not None:
+            os.chown(home, uid, gid)
+        os.chmod(home, 0o700)
+        if self.starter_notebooks:
+            copied = copy_starter_notebooks(Path(self.starter_notebooks), home, uid, gid)
+            if copied:
+                self.log.info("Copied %d starter notebook files into %s", len(copied), home)
+
+    def make_preexec_fn(self, name):
+        limit = self.mem_limit
+        setuid = set_user_setuid(self.unix_name) if self.isolate_users else None
+        home = str(self.home)
+
+        def preexec():
+            if limit:
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            if setuid is not None:
+                setuid()
+            else:
+                os.chdir(home)
+
+        return preexec
+
+    def user_env(self, env):
+        env["HOME"] = str(self.home)
+        if self.isolate_users:
+            entry = pwd.getpwnam(self.unix_name)
+            env["USER"] = env["LOGNAME"] = entry.pw_name
+            env["SHELL"] = entry.pw_shell or "/bin/bash"
+        else:
+            env["USER"] = self.unix_name
+        return env
+
+    @default("cmd")
+    def _default_cmd(self):
+        return [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+
+    async def start(self):
+        await asyncio.get_running_loop().run_in_executor(None, self._prepare_home)
+        self.notebook_dir = str(self.home)
+        return await super().start()

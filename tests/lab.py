@@ -1,0 +1,239 @@
+"""A real lab for tests: ``running_lab(state_dir, **settings)`` runs ``backstage up`` (the code path of
+``make up``) as a subprocess on free ports and stops it at exit, asserting that no process is left.
+
+API (stable; other helpers' tests rely on it)::
+
+    with running_lab(state_dir, user_prefix="t1a2b-") as lab:
+        lab.url                  # "http://127.0.0.1:PORT" (the proxy: pages, services, servers)
+        lab.hub_api              # lab.url + "/hub/api"
+        lab.admin_token          # an API token of `admin`, made through the REST API
+        lab.admin_password       # $BACKSTAGE_ADMIN_PASSWORD given to the lab
+        s = lab.create_user("ada", groups=("participants",), password=None)
+                                 # a requests.Session signed in through the real login form;
+                                 # s.username, s.password; idempotent for an existing name
+        s = lab.login("ada", "password")   # sign in an existing account (raises if refused)
+        lab.token_for("ada")     # a new API token of ada (made by admin through the REST API)
+        lab.api("GET", "/users/ada", token=None)   # requests.Response; admin token by default
+        lab.xsrf(s)              # the session's XSRF token, for POST/PATCH/DELETE with cookies
+        lab.spawn(s)             # start s's server and wait until it answers (returns its URL)
+        lab.log_text()           # everything the lab printed so far
+        lab.stop()               # stop now (also done at exit); lab.stop_seconds = time taken
+
+``settings`` are written to ``state_dir/settings.yaml`` (see ``backstage.settings.SCHEMA``), e.g.
+``auth={"mode": "shared-password", "event_password": "..."}``, ``idle_timeout=0``, ``gallery=False``.
+The session fixture ``lab`` (tests/conftest.py) is one such lab for the whole test session.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import requests
+import yaml
+from backstage.launcher import free_port, lab_processes
+
+REPO = Path(__file__).resolve().parent.parent
+BACKSTAGE = Path(sys.executable).parent / "backstage"
+START_TIMEOUT = 120
+STOP_TIMEOUT = 10  # contract 1: Ctrl-C stops everything within 10 s (plus the sweep's margin below)
+
+__all__ = ["Lab", "delete_unix_users", "free_port", "running_lab"]
+
+
+def delete_unix_users(prefix: str) -> list[str]:
+    """Delete the Unix accounts the lab made with ``prefix`` (marked in their GECOS field)."""
+    deleted = []
+    for entry in pwd.getpwall():
+        if entry.pw_name.startswith(prefix) and "government-backstage" in entry.pw_gecos:
+            for proc in psutil.process_iter(["uids"]):
+                try:
+                    if proc.info["uids"] and proc.info["uids"].real == entry.pw_uid:
+                        proc.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            subprocess.run(["userdel", entry.pw_name], check=False, capture_output=True)
+            deleted.append(entry.pw_name)
+    return deleted
+
+
+class Lab:
+    """A running lab (see the module docstring for the API)."""
+
+    def __init__(self, url: str, state_dir: Path, admin_password: str, process: subprocess.Popen,
+                 log_path: Path, lab_id: str, settings: dict):
+        self.url = url
+        self.hub_api = url + "/hub/api"
+        self.state_dir = state_dir
+        self.admin_password = admin_password
+        self.process = process
+        self.log_path = log_path
+        self.lab_id = lab_id
+        self.settings = settings
+        self.admin_token: str | None = None
+        self.stop_seconds: float | None = None
+        self.passwords: dict[str, str] = {"admin": admin_password}
+
+    # -- plumbing -------------------------------------------------------------------------
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        """Call the hub's REST API (``path`` below ``/hub/api``) with ``token`` (admin's by default)."""
+        headers = kwargs.pop("headers", {})
+        headers.setdefault("Authorization", f"token {token or self.admin_token}")
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, self.hub_api + path, headers=headers, **kwargs)
+
+    @staticmethod
+    def xsrf(session: requests.Session) -> str:
+        """The XSRF token of a signed-in session (send as ``_xsrf`` form field or ``X-XSRFToken``)."""
+        for cookie in session.cookies:
+            if cookie.name == "_xsrf" and cookie.path.startswith("/hub"):
+                return cookie.value
+        raise AssertionError("the session has no hub _xsrf cookie: was it signed in through the login form?")
+
+    def login(self, username: str, password: str, next_url: str = "") -> requests.Session:
+        """Sign in through the real login form; raise AssertionError when refused."""
+        session = requests.Session()
+        page = session.get(f"{self.url}/hub/login", timeout=30)
+        page.raise_for_status()
+        data = {"username": username, "password": password, "_xsrf": self.xsrf(session)}
+        r = session.post(f"{self.url}/hub/login", params={"next": next_url} if next_url else None, data=data,
+                         allow_redirects=False, timeout=60)
+        if r.status_code != 302:
+            message = re.search(r'class="login_error">([^<]*)<', r.text)
+            raise AssertionError(f"login of {username!r} refused ({r.status_code}): "
+                                 f"{message.group(1) if message else r.text[:300]}")
+        session.username = username
+        session.password = password
+        return session
+
+    # -- people ---------------------------------------------------------------------------
+    def create_user(self, name: str, groups=(), password: str | None = None) -> requests.Session:
+        """Create (or reuse) an approved account in ``groups`` and return a signed-in session."""
+        from backstage.auth.store import SignupStore
+
+        mode = self.settings.get("auth", {}).get("mode", "signup")
+        if mode == "shared-password":
+            password = self.settings["auth"]["event_password"]
+        else:
+            password = password or self.passwords.get(name) or secrets.token_urlsafe(12)
+            store = SignupStore(self.state_dir / "signups.sqlite")
+            if store.get(name) is None:
+                store.add(name, password, approved=True)
+            elif name not in self.passwords or self.passwords[name] != password:
+                store.set_password(name, password)
+        self.passwords[name] = password
+        r = self.api("GET", f"/users/{name}")
+        if r.status_code == 404:
+            r = self.api("POST", f"/users/{name}")
+            assert r.status_code == 201, r.text
+        for group in groups:
+            r = self.api("POST", f"/groups/{group}/users", json={"users": [name]})
+            if r.status_code == 404:
+                assert self.api("POST", f"/groups/{group}").status_code == 201
+                r = self.api("POST", f"/groups/{group}/users", json={"users": [name]})
+            assert r.status_code == 200, r.text
+        return self.login(name, password)
+
+    def token_for(self, name: str, scopes: list[str] | None = None) -> str:
+        """A new API token of ``name``, made by the admin through the REST API."""
+        body = {"note": "test", "expires_in": 3600}
+        if scopes is not None:
+            body["scopes"] = scopes
+        r = self.api("POST", f"/users/{name}/tokens", json=body)
+        assert r.status_code in (200, 201), r.text
+        return r.json()["token"]
+
+    def spawn(self, session: requests.Session, timeout: float = 120) -> str:
+        """Start ``session``'s own server through the REST API and wait until it answers."""
+        name = session.username
+        token = self.token_for(name)
+        r = self.api("POST", f"/users/{name}/server", token=token)
+        assert r.status_code in (201, 202, 400), r.text  # 400: already running
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.api("GET", f"/users/{name}", token=token).json()
+            server = model.get("servers", {}).get("", {})
+            if server.get("ready"):
+                return f"{self.url}{server['url'].rstrip('/')}"
+            time.sleep(0.5)
+        raise AssertionError(f"{name}'s server did not start within {timeout} s:\n{self.log_text()[-3000:]}")
+
+    # -- life cycle -----------------------------------------------------------------------
+    def stop(self) -> None:
+        if self.process.poll() is not None and self.stop_seconds is not None:
+            return
+        start = time.monotonic()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT + 10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stop_seconds = time.monotonic() - start
+
+
+def _wait_healthy(lab: Lab, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lab.process.poll() is not None:
+            raise RuntimeError(f"backstage up exited with {lab.process.returncode}:\n{lab.log_text()[-5000:]}")
+        try:
+            if requests.get(f"{lab.url}/hub/health", timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the lab did not answer /hub/health within {timeout} s:\n{lab.log_text()[-5000:]}")
+
+
+@contextmanager
+def running_lab(state_dir, *, admin_password: str | None = None, env: dict | None = None,
+                start_timeout: float = START_TIMEOUT, **settings):
+    """Run ``backstage up`` on a free port with state in ``state_dir``; yield a :class:`Lab`.
+
+    At exit the lab is stopped with SIGTERM; the context manager then asserts that it stopped
+    within 10 s and that no process of the lab (hub, proxy, services, servers, kernels) is left.
+    """
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if settings:
+        (state_dir / "settings.yaml").write_text(yaml.safe_dump(settings))
+    admin_password = admin_password or secrets.token_urlsafe(16)
+    port = free_port()
+    lab_id = f"test-{uuid.uuid4().hex}"
+    child_env = {**os.environ, **(env or {}), "BACKSTAGE_STATE": str(state_dir), "BACKSTAGE_PORT": str(port),
+                 "BACKSTAGE_ADMIN_PASSWORD": admin_password, "BACKSTAGE_LAB_ID": lab_id}
+    log_path = state_dir / f"lab-{port}.log"
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen([str(BACKSTAGE), "up"], cwd=REPO, env=child_env, stdout=log_file,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    lab = Lab(f"http://127.0.0.1:{port}", state_dir, admin_password, process, log_path, lab_id, settings)
+    try:
+        _wait_healthy(lab, start_timeout)
+        admin = lab.login("admin", admin_password)
+        r = admin.post(f"{lab.hub_api}/users/admin/tokens", json={"note": "tests", "expires_in": 86400},
+                       headers={"X-XSRFToken": lab.xsrf(admin)}, timeout=30)
+        assert r.status_code in (200, 201), f"could not create the admin's token: {r.status_code} {r.text}"
+        lab.admin_token = r.json()["token"]
+        yield lab
+    finally:
+        lab.stop()
+        left = lab_processes(lab_id)
+        for proc in left:
+            proc.kill()
+    assert lab.stop_seconds <= STOP_TIMEOUT, f"the lab took {lab.stop_seconds:.1f} s to stop (limit {STOP_TIMEOUT} s)"
+    assert not left, f"processes left behind by the lab: {[p.pid for p in left]}\n{lab.log_text()[-3000:]}"
