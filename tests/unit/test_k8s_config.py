@@ -19,6 +19,7 @@ from backstage.hubconfig import build_config
 from backstage.k8s import KubernetesConfigError
 from backstage.k8s.chart import DRY_POD_IP, chart_values, render_hub
 from backstage.settings import load_settings
+from test_k8s_values import z2jh_chart
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "hub" / "k8s" / "values.yaml"
@@ -38,10 +39,7 @@ WHERE = ("url", "command", "environment", "api_token", "cwd", "user")
 
 @pytest.fixture(scope="module")
 def chart() -> Path:
-    folder = Path(os.environ.get("BACKSTAGE_Z2JH_CHART", REPO.parent / "shared" / "z2jh" / "release-4.4.0"))
-    if not (folder / "values.yaml").exists():
-        pytest.fail(f"the z2jh chart 4.4.0 files are missing at {folder}: set BACKSTAGE_Z2JH_CHART")
-    return folder
+    return z2jh_chart()
 
 
 @pytest.fixture(scope="module")

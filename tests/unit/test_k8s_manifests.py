@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from backstage.k8s.__main__ import main, render_manifests
 from backstage.k8s.chart import chart_values
 from backstage.k8s.manifests import gallery_manifests, settings_from_values
 from backstage.services import gallery_service
+from test_k8s_values import z2jh_chart
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "hub" / "k8s" / "values.yaml"
@@ -24,10 +24,7 @@ RENDER = "python -m backstage.k8s manifests hub/k8s/values.yaml --chart <chart 4
 
 @pytest.fixture(scope="module")
 def chart() -> Path:
-    folder = Path(os.environ.get("BACKSTAGE_Z2JH_CHART", REPO.parent / "shared" / "z2jh" / "release-4.4.0"))
-    if not (folder / "values.yaml").exists():
-        pytest.fail(f"the z2jh chart 4.4.0 files are missing at {folder}: set BACKSTAGE_Z2JH_CHART")
-    return folder
+    return z2jh_chart()
 
 
 @pytest.fixture(scope="module")

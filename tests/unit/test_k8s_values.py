@@ -15,14 +15,18 @@ REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "hub" / "k8s" / "values.yaml"
 
 
-@pytest.fixture(scope="module")
-def chart() -> Path:
+def z2jh_chart() -> Path:
     """The released Zero to JupyterHub chart 4.4.0 (values.yaml + values.schema.yaml) beside the repo."""
     folder = Path(os.environ.get("BACKSTAGE_Z2JH_CHART", REPO.parent / "shared" / "z2jh" / "release-4.4.0"))
     if not (folder / "values.schema.yaml").exists():
         pytest.fail(f"the z2jh chart 4.4.0 files are missing at {folder}: set BACKSTAGE_Z2JH_CHART to a folder "
                     "with the chart's values.yaml and values.schema.yaml")
     return folder
+
+
+@pytest.fixture(scope="module")
+def chart() -> Path:
+    return z2jh_chart()
 
 
 @pytest.fixture(scope="module")
