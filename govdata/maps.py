@@ -59,7 +59,9 @@ def _leaflet_assets() -> tuple[str, str]:
         return f"url(data:image/png;base64,{base64.b64encode(image.read_bytes()).decode()})"
 
     css_text = re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css.read_text("utf-8"))
-    return js.read_text("utf-8").replace("</script", "<\\/script"), css_text
+    js_text = re.sub(r"//# sourceMappingURL=\S+", "", js.read_text("utf-8")).replace("</script", "<\\/script")
+    css_text = re.sub(r"/\*# sourceMappingURL=\S+ \*/", "", css_text)
+    return js_text, css_text
 
 
 def _classify(values: pd.Series, k: int, scheme: str) -> tuple[np.ndarray, list[float]]:

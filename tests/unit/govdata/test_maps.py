@@ -1,0 +1,111 @@
+"""Choropleths: legend, tooltips, colour-blind-safe classes, attribution, and no CDN at all."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import govdata
+from govdata import maps
+
+
+@pytest.fixture(scope="module")
+def imd_map_data(tmp_path_factory, shared_datasets):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GOVDATA_CACHE", str(tmp_path_factory.mktemp("mapcache")))
+        mp.setenv("GOVDATA_MIRROR", str(shared_datasets))
+        imd = govdata.load("imd-2019-lad21")
+        lads = govdata.load("lad-boundaries-2021")
+        gdf, _ = govdata.join_by_code(imd, lads, "ltla21_code", "LAD21CD")
+        yield gdf
+
+
+def _external_assets(page: str) -> list[str]:
+    tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
+    return [t for t in tags if re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", t)]
+
+
+def test_the_map_has_no_cdn_reference_and_inlines_leaflet(imd_map_data):
+    page = govdata.choropleth(imd_map_data, "Score").get_root().render()
+    assert _external_assets(page) == []
+    assert "cdn.jsdelivr" not in page and "code.jquery.com" not in page and "bootstrapcdn" not in page
+    leaflet = (maps.vendor_dir() / "leaflet.js").read_text("utf-8")
+    assert leaflet[:200] in page  # inlined verbatim
+
+
+def test_the_map_has_a_legend_tooltips_an_accessible_palette_and_the_attribution(imd_map_data):
+    m = govdata.choropleth(imd_map_data, "Score", legend="IMD 2019 average score",
+                           tooltip=["LAD21NM", "Score"])
+    page = m.get_root().render()
+    assert "IMD 2019 average score" in page and 'aria-label=\\"Legend\\"' in page
+    assert "No data" in page  # Wales, Scotland and NI have no IMD score
+    assert "bindTooltip" in page and '"LAD21NM"' in page
+    classes = set(re.findall(r'"_fill": "(#[0-9a-f]{6})"', page))
+    assert classes - {maps.NO_DATA} <= set(maps.PALETTES["viridis"]) and len(classes - {maps.NO_DATA}) == 5
+    assert "Contains MHCLG English Indices of Deprivation 2019 data" in page
+    assert "Contains OS data \\u00a9 Crown copyright" in page or "Contains OS data © Crown copyright" in page
+    assert "L.tileLayer(" not in page  # no tiles by default
+
+
+def test_classes_follow_the_values(imd_map_data):
+    classes, bins = maps._classify(imd_map_data["Score"], 5, "quantiles")
+    scores = imd_map_data["Score"].to_numpy()
+    has = ~np.isnan(scores)
+    assert (classes[~has] == -1).all()
+    assert scores[has][classes[has] == 4].min() > scores[has][classes[has] == 0].max()
+    assert bins[-1] == pytest.approx(np.nanmax(scores))
+
+
+def test_tiles_need_their_attribution(imd_map_data):
+    with pytest.raises(ValueError, match="tiles_attribution"):
+        govdata.choropleth(imd_map_data, "Score", tiles="http://tiles.local/{z}/{x}/{y}.png")
+    page = govdata.choropleth(imd_map_data, "Score", tiles="http://tiles.local/{z}/{x}/{y}.png",
+                              tiles_attribution="Local tiles").get_root().render()
+    assert "tiles.local" in page and "Local tiles" in page
+
+
+def test_bad_columns_are_clear_errors(imd_map_data):
+    with pytest.raises(KeyError, match="no column 'score'"):
+        govdata.choropleth(imd_map_data, "score")
+    with pytest.raises(ValueError, match="no numeric values"):
+        govdata.choropleth(imd_map_data, "LAD21NM")
+
+
+def test_missing_vendored_leaflet_says_run_make_vendor(imd_map_data, monkeypatch, tmp_path):
+    monkeypatch.setattr(maps, "vendor_dir", lambda: tmp_path)
+    maps._leaflet_assets.cache_clear()
+    try:
+        with pytest.raises(FileNotFoundError, match="make vendor"):
+            govdata.choropleth(imd_map_data, "Score")
+    finally:
+        maps._leaflet_assets.cache_clear()
+
+
+def test_the_saved_map_renders_in_chromium_with_the_network_off(imd_map_data, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    path = tmp_path / "imd.html"
+    govdata.choropleth(imd_map_data, "Score", legend="IMD score").save(str(path))
+    blocked, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            page.route(re.compile(r"^(?!file:|data:|about:).*"),
+                       lambda route: (blocked.append(route.request.url), route.abort()))
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(path.as_uri())
+            page.wait_for_selector("path.leaflet-interactive", timeout=15000)
+            polygons = page.locator("path.leaflet-interactive").count()
+            legend = page.locator(".govdata-legend").inner_text()
+            credit = page.locator(".leaflet-control-attribution").inner_text()
+        finally:
+            browser.close()
+    assert blocked == [] and errors == []
+    assert polygons == 374
+    assert "IMD score" in legend and "No data" in legend
+    assert "Indices of Deprivation" in credit
