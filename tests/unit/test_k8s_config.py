@@ -15,16 +15,19 @@ from pathlib import Path
 import pytest
 import yaml
 from backstage import roles
+from backstage.auth.store import SignupStore
 from backstage.hubconfig import build_config
-from backstage.k8s import KubernetesConfigError
+from backstage.k8s import KubernetesConfigError, kubernetes_settings
 from backstage.k8s.chart import DRY_POD_IP, chart_values, render_hub
+from backstage.k8s.hub import ensure_admin
 from backstage.settings import load_settings
 from test_k8s_values import z2jh_chart
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "hub" / "k8s" / "values.yaml"
 SECRETS = {"backstage-hub-db": {"password": "db-password-placeholder"},
-           "backstage-auth": {"event-password": "bright-otter-42", "oauth-client-id": "backstage",
+           "backstage-auth": {"admin-password": "admin-password-placeholder",
+                              "event-password": "bright-otter-42", "oauth-client-id": "backstage",
                               "oauth-client-secret": "client-secret-placeholder"}}
 AUTH_MODES = {
     "signup": {"mode": "signup"},
@@ -163,8 +166,10 @@ def _broken(values, change):
     [
         (lambda v: None, {k: v for k, v in SECRETS.items() if k != "backstage-hub-db"}, "signup",
          "Secret 'backstage-hub-db'"),
-        (lambda v: None, {**SECRETS, "backstage-auth": {}}, "shared-password",
+        (lambda v: None, {**SECRETS, "backstage-auth": {"admin-password": "x"}}, "shared-password",
          "the Secret backstage-auth, key event-password"),
+        (lambda v: None, {**SECRETS, "backstage-auth": {"event-password": "bright-otter-42"}}, "shared-password",
+         "BACKSTAGE_ADMIN_PASSWORD is not set"),
         (lambda v: v["hub"]["services"].pop("gallery"), SECRETS, "signup", "hub.services.gallery is missing"),
         (lambda v: v["hub"]["extraEnv"].pop("POD_IP"), SECRETS, "signup", "hub.extraEnv.POD_IP"),
         (lambda v: v["hub"]["networkPolicy"].update(ingress=[]), SECRETS, "signup",
@@ -177,7 +182,7 @@ def _broken(values, change):
         (lambda v: v["hub"]["extraFiles"]["backstage-settings"]["data"]["internal_ports"].update(share=0), SECRETS,
          "signup", "internal_ports.share"),
     ],
-    ids=["db-secret-missing", "event-password-missing", "gallery-token-missing", "pod-ip-missing",
+    ids=["db-secret-missing", "event-password-missing", "admin-password-missing", "gallery-token-missing", "pod-ip-missing",
          "share-port-closed", "db-url-missing", "settings-file-missing", "local-only-setting",
          "share-port-invalid"],
 )
@@ -194,3 +199,23 @@ def test_dry_render_leaves_the_test_process_environment_alone(values, tmp_path):
     before = dict(os.environ)
     _kubernetes(values, AUTH_MODES["signup"], tmp_path)
     assert dict(os.environ) == before
+
+
+def test_the_admin_gets_the_secrets_password_in_the_signup_store(tmp_path):
+    settings = kubernetes_settings({"state_dir": str(tmp_path / "state"), "auth": {"mode": "signup"}},
+                                   environ={}, cull_timeout=3600)
+    ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": "first-password"})
+    ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": "rotated-password"})  # idempotent, takes the new one
+    store = SignupStore(tmp_path / "state" / "signups.sqlite")
+    assert store.check("admin", "rotated-password") is not None
+    assert store.check("admin", "first-password") is None
+    assert oct((tmp_path / "state").stat().st_mode & 0o777) == "0o700"
+
+
+def test_oauthenticator_mode_needs_no_admin_password_and_dry_run_writes_nothing(tmp_path):
+    oauth = kubernetes_settings({"state_dir": str(tmp_path / "a"), "auth": AUTH_MODES["oauthenticator"]},
+                                environ={}, cull_timeout=None)
+    ensure_admin(oauth, {})
+    dry = kubernetes_settings({"state_dir": str(tmp_path / "b")}, environ={}, cull_timeout=None)
+    ensure_admin(dry, {"BACKSTAGE_ADMIN_PASSWORD": "pw-123456", "BACKSTAGE_DRY_RUN": "1"})
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -97,7 +97,7 @@ def test_command_line_check_reports_a_missing_secret_and_passes_with_it(chart, t
     secrets.write_text(yaml.safe_dump({"backstage-auth": {}}))
     assert main(["check", str(VALUES), "--chart", str(chart), "--secrets", str(secrets)]) == 1
     assert "Secret 'backstage-hub-db'" in capsys.readouterr().err
-    secrets.write_text(yaml.safe_dump({"backstage-hub-db": {"password": "x"}}))
+    secrets.write_text(yaml.safe_dump({"backstage-hub-db": {"password": "x"}, "backstage-auth": {"admin-password": "y"}}))
     assert main(["check", str(VALUES), "--chart", str(chart), "--secrets", str(secrets)]) == 0
     out = capsys.readouterr().out
     assert "service gallery: http://gallery:8101 (own pod)" in out

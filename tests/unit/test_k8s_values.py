@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,20 @@ def test_kubernetes_musts_are_set(values):
         "ports": [{"port": 8000, "protocol": "TCP"}]}]
     assert "gallery" in values["hub"]["services"]
     assert "from backstage.k8s import configure_hub" in values["hub"]["extraConfig"]["00-backstage"]
+
+
+def test_post_start_hook_copies_missing_starter_notebooks_and_keeps_edits(tmp_path):
+    """Run the user pod's postStart command against this repository's notebooks."""
+    command = yaml.safe_load(VALUES.read_text())["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"]
+    assert command[:2] == ["python", "-c"] and "/srv/backstage-repo/notebooks" in command[2]
+    source = REPO / "notebooks"
+    starters = sorted(p.name for p in source.glob("*.ipynb"))
+    assert starters, "no starter notebooks to copy"
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "notebooks" / starters[0]).write_text("my edits")
+    script = command[2].replace("/srv/backstage-repo/notebooks", str(source))
+    subprocess.run([sys.executable, "-c", script], check=True, env={"HOME": str(home)}, timeout=60)
+    assert (home / "notebooks" / starters[0]).read_text() == "my edits"
+    for name in starters[1:]:
+        assert (home / "notebooks" / name).read_bytes() == (source / name).read_bytes()

@@ -315,7 +315,8 @@ def render_hub(values: Mapping, *, secrets: Mapping[str, Mapping[str, str]], fil
 
     namespace = {"c": c, "get_config": get_config, "get_secret_value": get_secret_value,
                  "set_config_if_not_none": set_config_if_not_none, "__name__": "jupyterhub_config"}
-    with process_environment({**env, "PATH": os.environ.get("PATH", "")}):
+    # BACKSTAGE_DRY_RUN: backstage.k8s checks what it would write in the hub pod, and writes nothing
+    with process_environment({**env, "PATH": os.environ.get("PATH", ""), "BACKSTAGE_DRY_RUN": "1"}):
         for key, snippet in sorted((get_config("hub.extraConfig") or {}).items()):
             exec(compile(snippet, f"hub.extraConfig.{key}", "exec"), namespace)  # noqa: S102 - as the chart does
     _check_hub_ports(c, get_config)

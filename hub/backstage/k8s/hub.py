@@ -25,13 +25,15 @@ from urllib.parse import urlparse
 import yaml
 
 from backstage import roles
+from backstage.auth.store import SignupStore
 from backstage.hubconfig import build_config
 from backstage.k8s.errors import KubernetesConfigError
 from backstage.settings import DEFAULTS, SettingsError, _merge, validate_settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GALLERY_HOST", "SETTINGS_PATH", "apply_lab_config", "configure_hub", "kubernetes_settings"]
+__all__ = ["GALLERY_HOST", "SETTINGS_PATH", "apply_lab_config", "configure_hub", "ensure_admin",
+           "kubernetes_settings"]
 
 #: Where ``hub.extraFiles.backstage-settings`` mounts the site settings in the hub pod.
 SETTINGS_PATH = "/usr/local/etc/backstage/settings.yaml"
@@ -214,6 +216,36 @@ def apply_lab_config(c, lab, *, environ: dict) -> None:
                     c.get("Spawner", {}).get("default_url"), lab_url)
 
 
+def ensure_admin(settings: dict, environ: dict) -> None:
+    """Give the first admin account its password in the sign-up store, from ``BACKSTAGE_ADMIN_PASSWORD``.
+
+    What ``backstage up`` does on one machine; idempotent (a rotated Secret takes effect at the next
+    start). Without it, in the modes where admins sign in with a password (all but ``oauthenticator``),
+    whoever first signed up as the admin's name would be let in as admin, so a missing password stops
+    the hub with a clear error instead. ``BACKSTAGE_DRY_RUN=1`` (the dry render) checks but writes nothing.
+
+    Raises
+    ------
+    KubernetesConfigError
+        ``BACKSTAGE_ADMIN_PASSWORD`` is not set in a password mode.
+    """
+    if settings["auth"]["mode"] == "oauthenticator":
+        return
+    password = environ.get("BACKSTAGE_ADMIN_PASSWORD")
+    admin = settings["admin_users"][0]
+    if not password:
+        raise KubernetesConfigError(
+            f"BACKSTAGE_ADMIN_PASSWORD is not set: the admin {admin!r} signs in with a password in the "
+            f"{settings['auth']['mode']!r} mode. Create it: `kubectl create secret generic backstage-auth "
+            "--from-literal=admin-password=...` (key admin-password, read by hub.extraEnv)")
+    if environ.get("BACKSTAGE_DRY_RUN") == "1":
+        return
+    state = Path(settings["state_dir"])
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o700)
+    SignupStore(state / "signups.sqlite").set_password(admin, password)
+
+
 def configure_hub(c, get_config, get_secret_value=None, environ: dict | None = None,
                   settings_path: str | os.PathLike | None = None) -> dict:
     """Build the lab's configuration and apply it to the chart's ``c`` (called by ``hub.extraConfig``).
@@ -249,6 +281,7 @@ def configure_hub(c, get_config, get_secret_value=None, environ: dict | None = N
     cull_timeout = get_config("cull.timeout") if get_config("cull.enabled", False) else None
     settings = kubernetes_settings(_read_site(path), environ=env, cull_timeout=cull_timeout, source=str(path))
     apply_lab_config(c, build_config(settings), environ=env)
+    ensure_admin(settings, env)
     log.info("Government Backstage: sign-in %r, %d groups, %d roles, services %s",
              settings["auth"]["mode"], len(c.JupyterHub.load_groups), len(c.JupyterHub.load_roles),
              ", ".join(s["name"] for s in c.JupyterHub.services))
