@@ -8,22 +8,24 @@ and take a thumbnail in headless Chromium, and write a static (script-free) HTML
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from traitlets import Float, Instance, Int
+from traitlets import Float, Instance, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .notebooks import find_secrets
+from .runas import child_env, private_home, resolve
 from .store import Store, write_durably
 from .thumbnails import Thumbnails
 from .voila import VoilaProcess
@@ -48,6 +50,12 @@ class Checks(LoggingConfigurable):
     concurrency = Int(1, help="Submissions checked at the same time. Example: --Checks.concurrency=2").tag(
         config=True
     )
+
+    run_as = Unicode(
+        "nobody",
+        help="""Unix user that runs submitted notebooks when the gallery runs as root (never root itself).
+        Example: --Checks.run_as=backstage-checks""",
+    ).tag(config=True)
 
     thumbnails = Instance(Thumbnails)
 
@@ -93,6 +101,7 @@ class Checks(LoggingConfigurable):
         nb = nbformat.read(source, as_version=4)
         results: dict = {"valid": {"ok": True, "bytes": source.stat().st_size}}
         work = Path(tempfile.mkdtemp(prefix="backstage-check-"))
+        resolve(self.run_as).own(work)
         try:
             executed, results["execution"], results["datasets_used"] = await self.execute(nb, work)
             results["secrets"] = find_secrets(executed)
@@ -108,31 +117,47 @@ class Checks(LoggingConfigurable):
         return results
 
     async def execute(self, nb, work: Path) -> tuple:
-        """Run *nb* in a fresh kernel in *work*; return ``(executed nb, result dict, datasets used)``."""
+        """Run *nb* in a fresh kernel in *work*, as the unprivileged user, in its own process.
+
+        Returns ``(executed nb, result dict, datasets used)``.
+        """
+        runner = resolve(self.run_as)
+        home = private_home(work / "home", runner)
+        source, target = work / "submitted.ipynb", work / "executed.ipynb"
+        nbformat.write(nb, source)
         provenance = work / "provenance.jsonl"
-        env = dict(os.environ, GOVDATA_PROVENANCE_LOG=str(provenance))
-        env.pop("JUPYTERHUB_API_TOKEN", None)
-        client = NotebookClient(
-            nb, timeout=self.cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(work)}}
-        )
+        env = child_env(home, GOVDATA_PROVENANCE_LOG=str(provenance))
+        argv = [sys.executable, "-m", "backstage.gallery.execute", str(source), str(target),
+                f"--cell-timeout={self.cell_timeout}", f"--cwd={work}"]
         started = time.monotonic()
-        result: dict = {"ok": True, "error": None}
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=work, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            start_new_session=True, **runner.popen_kwargs(),
+        )
         try:
-            await asyncio.wait_for(client.async_execute(env=env), self.time_limit)
-        except CellExecutionError as e:
-            result = {"ok": False, "error": _first_lines(str(e), 12)}
-        except (TimeoutError, CellTimeoutError):
+            out, _ = await asyncio.wait_for(proc.communicate(), self.time_limit)
+            result = json.loads(out.decode().strip().splitlines()[-1])
+        except TimeoutError:
             result = {"ok": False, "error": f"the notebook did not finish within {self.time_limit:.0f} s"}
-        except DeadKernelError as e:
-            result = {"ok": False, "error": f"the kernel died: {e}"}
+        except (ValueError, IndexError):
+            result = {"ok": False, "error": f"the notebook runner failed (exit code {proc.returncode})"}
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
         result["seconds"] = round(time.monotonic() - started, 2)
-        return nb, result, read_provenance(provenance)
+        executed = nbformat.read(target, as_version=4) if target.exists() else nb
+        return executed, result, read_provenance(provenance)
 
     async def render(self, work: Path, executed, thumbnail: Path) -> dict:
         """Serve the notebook with a one-off standalone Voilà and screenshot it in Chromium."""
+        runner = resolve(self.run_as)
         path = work / "dashboard.ipynb"
         nbformat.write(executed, path)
-        voila = VoilaProcess(str(path), base_url="/", env=dict(os.environ))
+        runner.own(path)
+        voila = VoilaProcess(str(path), base_url="/", env=child_env(private_home(work / "home", runner)),
+                             run_as=runner)
         started = time.monotonic()
         try:
             await voila.start(timeout=60)
@@ -199,8 +224,3 @@ def static_preview(nb) -> str:
         ".in{background:#f3f2f1}.err{color:#d4351c}img{max-width:100%}</style></head><body>"
         + "\n".join(parts) + "</body></html>"
     )
-
-
-def _first_lines(text: str, n: int) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return "\n".join(lines[-n:])

@@ -67,6 +67,13 @@ def _upstream(handler, path: str) -> tuple[str, dict]:
     return f"{voila.url}{path}", voila.auth_header
 
 
+def allow_opaque_origin(handler) -> None:
+    """Let the sandboxed dashboard (origin ``null``) read its own assets; never with credentials."""
+    if handler.request.headers.get("Origin") == "null":
+        handler.set_header("Access-Control-Allow-Origin", "null")
+        handler.set_header("Vary", "Origin")
+
+
 async def _forward(handler, path: str, *, method: str = "GET", body: bytes | None = None) -> None:
     url, headers = _upstream(handler, path)
     if handler.request.query:
@@ -87,6 +94,7 @@ async def _forward(handler, path: str, *, method: str = "GET", body: bytes | Non
         if name in response.headers:
             handler.set_header(name, response.headers[name])
     handler.set_header("Content-Security-Policy", SANDBOX_CSP)
+    allow_opaque_origin(handler)
     if response.code in (204, 304):
         handler.finish()
     else:
@@ -141,6 +149,13 @@ class KernelHTTPHandler(web.RequestHandler):
     def check_xsrf_cookie(self):
         return  # capability-authorised (kernel id), no cookies involved
 
+    def options(self, kernel_id):
+        allow_opaque_origin(self)
+        self.set_header("Access-Control-Allow-Methods", "GET, POST")
+        self.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-XSRFToken")
+        self.set_status(204)
+        self.finish()
+
     def _check(self, kernel_id):
         if not self.settings["kernel_grants"].allowed(kernel_id):
             raise web.HTTPError(403, "this kernel was not handed out with a dashboard page")
@@ -155,9 +170,21 @@ class KernelHTTPHandler(web.RequestHandler):
         await _forward(self, f"voila/api/shutdown/{kernel_id}", method="POST", body=self.request.body or b"")
 
 
-def message_type(message) -> str | None:
-    """The ``msg_type`` of a kernel websocket message (legacy JSON text or legacy binary framing)."""
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+
+
+def message_type(message, protocol: str | None = None) -> str | None:
+    """The ``msg_type`` of a kernel websocket message, or None if it cannot be read.
+
+    Reads the ``v1.kernel.websocket.jupyter.org`` framing (little-endian offsets, then channel,
+    header, ...) and the legacy framings (JSON text, or big-endian offsets then JSON).
+    """
     try:
+        if protocol == V1_PROTOCOL:
+            count = int.from_bytes(message[:8], "little")
+            offsets = [int.from_bytes(message[8 * (i + 1): 8 * (i + 2)], "little") for i in range(count)]
+            header = message[offsets[1]:offsets[2]]
+            return json.loads(header)["msg_type"]
         if isinstance(message, bytes):
             (nbufs,) = struct.unpack("!i", message[:4])
             offsets = struct.unpack("!" + "I" * nbufs, message[4: 4 * (nbufs + 1)])
@@ -178,7 +205,7 @@ class KernelWebSocketProxy(websocket.WebSocketHandler):
         return origin == "null" or super().check_origin(origin)
 
     def select_subprotocol(self, subprotocols):
-        return None  # the legacy JSON framing, which the filter reads
+        return V1_PROTOCOL if V1_PROTOCOL in subprotocols else None
 
     async def open(self, kernel_id):
         if not self.settings["kernel_grants"].allowed(kernel_id):
@@ -190,7 +217,8 @@ class KernelWebSocketProxy(websocket.WebSocketHandler):
             url += "?" + self.request.query
         try:
             self.upstream = await websocket.websocket_connect(
-                HTTPRequest(url, headers=headers), on_message_callback=self._from_kernel, max_message_size=64 << 20
+                HTTPRequest(url, headers=headers), on_message_callback=self._from_kernel,
+                max_message_size=64 << 20, subprotocols=[self.selected_subprotocol] if self.selected_subprotocol else None,
             )
         except (OSError, HTTPClientError, websocket.WebSocketError) as e:
             log.warning("could not reach kernel %s: %s", kernel_id, e)
@@ -207,7 +235,7 @@ class KernelWebSocketProxy(websocket.WebSocketHandler):
             pass
 
     async def on_message(self, message):
-        msg_type = message_type(message)
+        msg_type = message_type(message, self.selected_subprotocol)
         if msg_type not in ALLOWED_MSG_TYPES:
             log.warning("refused %r on dashboard kernel websocket from %s", msg_type, self.request.remote_ip)
             self.close(1008, f"{msg_type or 'unreadable message'} is not allowed on a dashboard")

@@ -15,11 +15,15 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Float, Int, List, Unicode, default
 from traitlets.config import LoggingConfigurable
+
+from .runas import RunAs, child_env, private_home, resolve
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +51,14 @@ class VoilaProcess:
     """
 
     def __init__(self, target: str, base_url: str = "/", extra_args: list[str] = (), env: dict | None = None,
-                 port: int = 0):
+                 port: int = 0, run_as: RunAs | None = None):
         self.target = str(target)
         self.base_url = base_url
         self.port = port or free_port()
         self.token = secrets.token_hex(24)
         self.extra_args = list(extra_args)
         self.env = env
+        self.run_as = run_as
         self.proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -75,6 +80,7 @@ class VoilaProcess:
 
     async def start(self, timeout: float = 60) -> None:
         env = dict(self.env if self.env is not None else os.environ)
+        env.pop("JUPYTERHUB_API_TOKEN", None)
         # The token reaches Voilà through its environment-free config: a command-line flag would show in ps.
         env["BACKSTAGE_VOILA_TOKEN"] = self.token
         config = (
@@ -84,10 +90,14 @@ class VoilaProcess:
         self._config_dir = _private_dir()
         with open(os.path.join(self._config_dir, "voila.py"), "w") as f:
             f.write(config)
+        if self.run_as is not None:
+            self.run_as.own(Path(self._config_dir))
+            self.run_as.own(Path(self._config_dir) / "voila.py")
         argv = self.argv() + [f"--Voila.config_file_paths={self._config_dir}"]
         log.info("starting Voilà on 127.0.0.1:%d for %s", self.port, self.target)
         self.proc = await asyncio.create_subprocess_exec(
             *argv, env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+            **(self.run_as.popen_kwargs() if self.run_as else {}),
         )
         await self.wait_ready(timeout)
 
@@ -110,24 +120,23 @@ class VoilaProcess:
 
     async def stop(self, grace: float = 5) -> None:
         proc, self.proc = self.proc, None
-        if getattr(self, "_config_dir", None):
-            shutil.rmtree(self._config_dir, ignore_errors=True)
-        if proc is None or proc.returncode is not None:
-            return
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            await asyncio.wait_for(proc.wait(), grace)
-        except TimeoutError:
-            os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
+            if proc is not None and proc.returncode is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    await asyncio.wait_for(proc.wait(), grace)
+                except ProcessLookupError:
+                    pass
+                except TimeoutError:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    await proc.wait()
+        finally:
+            for folder in [getattr(self, "_config_dir", None), *getattr(self, "cleanup_dirs", [])]:
+                if folder:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _private_dir() -> str:
-    import tempfile
-
     return tempfile.mkdtemp(prefix="backstage-voila-")
 
 
@@ -173,23 +182,50 @@ class VoilaPool(LoggingConfigurable):
         Unicode(), help="Further Voilà options, e.g. ['--VoilaConfiguration.theme=dark']."
     ).tag(config=True)
 
-    def __init__(self, root: str, **kwargs):
+    run_as = Unicode(
+        "nobody",
+        help="""Unix user that runs the dashboards' Voilà and kernels when the gallery runs as root.
+        Example: --VoilaPool.run_as=backstage-dashboards""",
+    ).tag(config=True)
+
+    def __init__(self, source: str, **kwargs):
         super().__init__(**kwargs)
-        self.root = root
+        self.source = Path(source)
         self.current: VoilaProcess | None = None
+        self._retiring: set[VoilaProcess] = set()
         self._lock = asyncio.Lock()
 
+    def _stage(self, runner: RunAs) -> tuple[Path, Path]:
+        """Copy the published notebooks into a fresh folder the unprivileged user may read."""
+        root = Path(tempfile.mkdtemp(prefix="backstage-dashboards-"))
+        home = private_home(Path(tempfile.mkdtemp(prefix="backstage-dashboards-home-")), runner)
+        runner.own(home)
+        for notebook in sorted(self.source.glob("*.ipynb")):
+            target = root / notebook.name
+            shutil.copyfile(notebook, target)
+            os.chmod(target, 0o440)
+            if os.geteuid() == 0:
+                os.chown(target, 0, runner.gid)
+        os.chmod(root, 0o750)  # noqa: S103 (group: the unprivileged dashboards user only)
+        if os.geteuid() == 0:
+            os.chown(root, 0, runner.gid)
+        return root, home
+
     def _process(self, port: int = 0) -> VoilaProcess:
+        runner = resolve(self.run_as)
+        root, home = self._stage(runner)
         args = [
             "--VoilaConfiguration.preheat_kernel=True",
             f"--VoilaConfiguration.default_pool_size={self.pool_size}",
             f"--MappingKernelManager.cull_idle_timeout={self.cull_idle_timeout}",
             f"--MappingKernelManager.cull_interval={self.cull_interval}",
             "--MappingKernelManager.cull_connected=False",
-            "--VoilaConfiguration.file_allowlist=[]",
             *self.extra_args,
         ]
-        return VoilaProcess(self.root, base_url=self.base_url, extra_args=args, port=port)
+        process = VoilaProcess(str(root), base_url=self.base_url, extra_args=args, port=port,
+                               env=child_env(home), run_as=runner)
+        process.cleanup_dirs = [root, home]
+        return process
 
     async def start(self) -> None:
         async with self._lock:
@@ -200,15 +236,34 @@ class VoilaPool(LoggingConfigurable):
         """Start a fresh Voilà that sees the current publications, switch to it, stop the old one.
 
         Voilà fills its pools only for the notebooks present when it starts, so a publication
-        change needs a new process; the old one serves until the new one answers.
+        change needs a new process; the old one keeps serving open pages for a grace period.
         """
         async with self._lock:
             new = self._process(0 if self.current and self.current.port == self.port else self.port)
             await new.start(self.startup_timeout)
             old, self.current = self.current, new
         if old is not None:
-            asyncio.get_running_loop().call_later(30, lambda: asyncio.ensure_future(old.stop()))
+            self._retiring.add(old)
+            asyncio.get_running_loop().call_later(30, lambda: asyncio.ensure_future(self._retire(old)))
+
+    async def _retire(self, process: VoilaProcess) -> None:
+        self._retiring.discard(process)
+        await process.stop()
+
+    def kernel_count(self) -> int | None:
+        """Kernels of the current Voilà (its child processes), or None if it is not running."""
+        import psutil
+
+        if self.current is None or self.current.proc is None:
+            return None
+        try:
+            children = psutil.Process(self.current.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return None
+        return sum(1 for c in children if "ipykernel" in " ".join(c.cmdline()))
 
     async def stop(self) -> None:
-        if self.current is not None:
-            await self.current.stop()
+        processes = [self.current, *self._retiring]
+        self._retiring.clear()
+        self.current = None
+        await asyncio.gather(*(p.stop() for p in processes if p is not None))
