@@ -219,3 +219,16 @@ def test_oauthenticator_mode_needs_no_admin_password_and_dry_run_writes_nothing(
     dry = kubernetes_settings({"state_dir": str(tmp_path / "b")}, environ={}, cull_timeout=None)
     ensure_admin(dry, {"BACKSTAGE_ADMIN_PASSWORD": "pw-123456", "BACKSTAGE_DRY_RUN": "1"})
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_gallery_is_routed_even_when_the_hub_image_cannot_import_it(values, tmp_path, monkeypatch):
+    """The hub image has no Voilà or nbclient: the gallery runs in its own pod all the same."""
+    import backstage.services
+
+    monkeypatch.setattr(backstage.services, "gallery_available", lambda: False)
+    local, _ = _local(values, AUTH_MODES["signup"], tmp_path)
+    assert roles.GALLERY_SERVICE not in {s["name"] for s in local.JupyterHub.services}
+    k8s = _kubernetes(values, AUTH_MODES["signup"], tmp_path)
+    gallery = next(s for s in k8s.JupyterHub.services if s["name"] == roles.GALLERY_SERVICE)
+    port = values["hub"]["extraFiles"]["backstage-settings"]["data"]["internal_ports"]["gallery"]
+    assert gallery["url"] == f"http://gallery:{port}" and gallery["oauth_client_allowed_scopes"]

@@ -28,6 +28,7 @@ from backstage import roles
 from backstage.auth.store import SignupStore
 from backstage.hubconfig import build_config
 from backstage.k8s.errors import KubernetesConfigError
+from backstage.services import gallery_service
 from backstage.settings import DEFAULTS, SettingsError, _merge, validate_settings
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ def _section_is_authenticator(name: str) -> bool:
     return name == "Authenticator" or name.endswith("Authenticator")
 
 
-def apply_lab_config(c, lab, *, environ: dict) -> None:
+def apply_lab_config(c, lab, *, settings: dict, environ: dict) -> None:
     """Copy the lab's sign-in, groups, roles, scopes and services from ``lab`` onto the chart's ``c``.
 
     Parameters
@@ -195,6 +196,8 @@ def apply_lab_config(c, lab, *, environ: dict) -> None:
         The chart's configuration, as its ``jupyterhub_config.py`` has built it so far.
     lab : traitlets.config.Config
         :func:`backstage.hubconfig.build_config` of the Kubernetes settings.
+    settings : dict
+        Those settings (:func:`kubernetes_settings`).
     environ : dict
         The hub pod's environment (``POD_IP``).
     """
@@ -203,7 +206,12 @@ def apply_lab_config(c, lab, *, environ: dict) -> None:
         if trait in lab_hub:
             hub[trait] = copy.deepcopy(lab_hub[trait])
     hub.load_roles = _roles(list(hub.get("load_roles", [])), list(lab_hub.get("load_roles", [])))
-    hub.services = _services(list(hub.get("services", [])), list(lab_hub.get("services", [])), environ)
+    lab_services = list(lab_hub.get("services", []))
+    if roles.GALLERY_SERVICE not in {s["name"] for s in lab_services}:
+        # The hub image need not be able to import the gallery (Voilà, nbclient...): it runs in its
+        # own pod, so the hub always routes to it.
+        lab_services.append(gallery_service(settings))
+    hub.services = _services(list(hub.get("services", [])), lab_services, environ)
     hub.template_paths = list(lab_hub.get("template_paths", [])) + [
         p for p in hub.get("template_paths", []) if p not in lab_hub.get("template_paths", [])]
     hub.template_vars = {**lab_hub.get("template_vars", {}), **hub.get("template_vars", {})}
@@ -280,7 +288,7 @@ def configure_hub(c, get_config, get_secret_value=None, environ: dict | None = N
     path = Path(settings_path or env.get("BACKSTAGE_SETTINGS") or SETTINGS_PATH)
     cull_timeout = get_config("cull.timeout") if get_config("cull.enabled", False) else None
     settings = kubernetes_settings(_read_site(path), environ=env, cull_timeout=cull_timeout, source=str(path))
-    apply_lab_config(c, build_config(settings), environ=env)
+    apply_lab_config(c, build_config(settings), settings=settings, environ=env)
     ensure_admin(settings, env)
     log.info("Government Backstage: sign-in %r, %d groups, %d roles, services %s",
              settings["auth"]["mode"], len(c.JupyterHub.load_groups), len(c.JupyterHub.load_roles),
