@@ -12,16 +12,29 @@ Settings (read when used, never at import):
 
 Examples
 --------
+Find a dataset, load it, join it to the district boundaries, map it, and credit the sources (with
+``GOVDATA_MIRROR`` set, as at a hack day, this runs with no internet at all):
+
 >>> import govdata
 >>> list(govdata.datasets("deprivation"))
 ['imd-2019-lad19', 'imd-2019-lad21']
 >>> govdata.info("imd-2019-lad21").licence
 'Open Government Licence v3.0'
->>> imd = govdata.load("imd-2019-lad21")                      # doctest: +SKIP
->>> lads = govdata.load("lad-boundaries-2021")                # doctest: +SKIP
->>> gdf, report = govdata.join_by_code(imd, lads, "ltla21_code", "LAD21CD")   # doctest: +SKIP
->>> govdata.choropleth(gdf, "Score", tooltip=["LAD21NM", "Score"])            # doctest: +SKIP
->>> govdata.attribution()                                     # doctest: +SKIP
+>>> imd = govdata.load("imd-2019-lad21")
+>>> imd.shape
+(309, 25)
+>>> lads = govdata.load("lad-boundaries-2021")
+>>> gdf, report = govdata.join_by_code(imd, lads, "ltla21_code", "LAD21CD")
+>>> report.matched, len(report.boundaries_unmatched)        # Wales, Scotland and NI have no English IMD
+(309, 65)
+>>> m = govdata.choropleth(gdf, "Score", legend="IMD 2019 average score", tooltip=["LAD21NM", "Score"])
+>>> type(m).__name__
+'Map'
+>>> [p["id"] for p in govdata.loaded()]
+['imd-2019-lad21', 'lad-boundaries-2021']
+>>> print(govdata.attribution())                              # doctest: +ELLIPSIS
+Data sources:
+- Index of Multiple Deprivation 2019 ... Open Government Licence v3.0...
 """
 
 from .catalog import DatasetInfo, DatasetList, datasets, info

@@ -53,9 +53,10 @@ def read_frame(path: Path):
         return table.to_pandas(use_threads=False)
     import geopandas
     import shapely
+    from geopandas.array import GeometryArray
 
-    wkb = table.column(col).to_numpy(zero_copy_only=False)
-    df = table.to_pandas(use_threads=False)
-    crs = _crs(meta["crs"]) if meta.get("crs") else None
-    df[col] = geopandas.GeoSeries(shapely.from_wkb(wkb), index=df.index, crs=crs)
-    return geopandas.GeoDataFrame(df, geometry=col, crs=crs)
+    position = table.schema.get_field_index(col)
+    geoms = shapely.from_wkb(table.column(col).to_numpy(zero_copy_only=False))
+    df = table.drop_columns([col]).to_pandas(use_threads=False)
+    df.insert(position, col, GeometryArray(geoms, crs=_crs(meta["crs"]) if meta.get("crs") else None))
+    return geopandas.GeoDataFrame(df, geometry=col)

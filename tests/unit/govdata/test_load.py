@@ -96,13 +96,15 @@ def test_boms_and_dtypes_are_handled(loaded_cache):
     assert frames["lad-boundaries-2021"].crs.to_epsg() == 4326
 
 
-def _median_seconds(fn, runs=7):
-    times = []
+def _paired_medians(baseline, ours, runs=9):
+    """Alternate the two, so that a busy shared CPU slows both alike; return both medians (seconds)."""
+    base, warm = [], []
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, times in ((baseline, base), (ours, warm)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return statistics.median(base), statistics.median(warm)
 
 
 @pytest.mark.parametrize(("id_", "baseline"), [
@@ -112,10 +114,10 @@ def _median_seconds(fn, runs=7):
 ])
 def test_a_warm_load_is_much_faster_than_parsing_the_source(in_cache, shared_datasets, id_, baseline):
     govdata.load(id_)
-    base = _median_seconds(lambda: baseline(shared_datasets))
-    warm = _median_seconds(lambda: govdata.load(id_))
-    # the benchmark (benchmarks/govdata_load.py) reports the ratio; here a margin for a busy shared CPU
-    assert base / warm >= 5, f"{id_}: baseline {base * 1000:.1f} ms, warm load {warm * 1000:.1f} ms"
+    base, warm = _paired_medians(lambda: baseline(shared_datasets), lambda: govdata.load(id_))
+    # benchmarks/govdata_load.py reports the ratio (10x and more on a quiet machine); here a margin
+    # for a CPU shared with other test runs. Without the parsed cache the ratio is about 1 or below.
+    assert base / warm >= 4, f"{id_}: baseline {base * 1000:.1f} ms, warm load {warm * 1000:.1f} ms"
 
 
 def test_a_warm_load_needs_no_source_file_and_no_network(in_cache, monkeypatch, tmp_path):
