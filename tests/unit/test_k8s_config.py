@@ -232,3 +232,17 @@ def test_gallery_is_routed_even_when_the_hub_image_cannot_import_it(values, tmp_
     gallery = next(s for s in k8s.JupyterHub.services if s["name"] == roles.GALLERY_SERVICE)
     port = values["hub"]["extraFiles"]["backstage-settings"]["data"]["internal_ports"]["gallery"]
     assert gallery["url"] == f"http://gallery:{port}" and gallery["oauth_client_allowed_scopes"]
+
+
+def test_admin_password_lands_on_a_volume_root_owned_by_someone_else(tmp_path, monkeypatch):
+    """A PersistentVolume's root belongs to root with the pod's fsGroup: no chmod, still written."""
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    volume.chmod(0o2775)
+    before = volume.stat().st_mode
+    # the hub runs as another uid than the volume's owner
+    monkeypatch.setattr("backstage.k8s.hub.os.geteuid", lambda: volume.stat().st_uid + 1000)
+    settings = kubernetes_settings({"state_dir": str(volume)}, environ={}, cull_timeout=None)
+    ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": "volume-password"})
+    assert volume.stat().st_mode == before
+    assert SignupStore(volume / "signups.sqlite").check("admin", "volume-password") is not None

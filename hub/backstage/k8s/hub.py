@@ -249,8 +249,10 @@ def ensure_admin(settings: dict, environ: dict) -> None:
     if environ.get("BACKSTAGE_DRY_RUN") == "1":
         return
     state = Path(settings["state_dir"])
-    state.mkdir(parents=True, exist_ok=True)
-    os.chmod(state, 0o700)
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if state.stat().st_uid == os.geteuid():
+        os.chmod(state, 0o700)
+    # else: the root of a volume, whose owner and group Kubernetes set (fsGroup); it is not ours to chmod
     SignupStore(state / "signups.sqlite").set_password(admin, password)
 
 
