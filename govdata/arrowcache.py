@@ -1,4 +1,4 @@
-"""The parsed-result cache format: uncompressed Arrow IPC (Feather v2), memory-mapped on read.
+"""The parsed-result cache format: uncompressed Arrow IPC (Feather v2).
 
 Why not Parquet: measured here, Parquet decoding took 15-19 ms for the 20,435-row STATS19 table
 (CSV: 67 ms), only ~4x faster; Arrow IPC reads in ~4 ms (~16x). Geometries are stored as WKB with the
@@ -45,18 +45,20 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
 
 def read_frame(path: Path):
     """Read what :func:`write_frame` wrote (a GeoDataFrame when it held geometries)."""
-    # one thread: on a busy shared machine, thread start-up costs more than it saves on these sizes
-    table = feather.read_table(str(path), memory_map=True, use_threads=False)
+    # Read into memory, not memory-mapped: as fast at these sizes, and a frame never depends on a cache
+    # file that might later be replaced or damaged (a truncated mapped file would crash the process).
+    # One thread: on a busy shared machine, thread start-up costs more than it saves on these sizes.
+    table = feather.read_table(str(path), memory_map=False, use_threads=False)
     meta = json.loads((table.schema.metadata or {}).get(_META, b'{"geometry": null}'))
     col = meta.get("geometry")
     if not col:
-        return table.to_pandas(use_threads=False)
+        return table.to_pandas(use_threads=False, ignore_metadata=True)  # plain RangeIndex, no pandas extras
     import geopandas
     import shapely
     from geopandas.array import GeometryArray
 
     position = table.schema.get_field_index(col)
     geoms = shapely.from_wkb(table.column(col).to_numpy(zero_copy_only=False))
-    df = table.drop_columns([col]).to_pandas(use_threads=False)
+    df = table.drop_columns([col]).to_pandas(use_threads=False, ignore_metadata=True)
     df.insert(position, col, GeometryArray(geoms, crs=_crs(meta["crs"]) if meta.get("crs") else None))
     return geopandas.GeoDataFrame(df, geometry=col)

@@ -2,7 +2,7 @@
 :mod:`govdata.arrowcache` for why not Parquet).
 
 The parsed file is keyed by the source's sha256 and the recipe's version, so a warm ``load()`` reads one
-memory-mapped file (no source parsing, no hashing, no network) and a changed source or recipe is never
+Arrow file (no source parsing, no hashing, no network) and a changed source or recipe is never
 served stale.
 
 Examples

@@ -132,18 +132,22 @@ def test_a_missing_file_in_a_mirror_folder_is_a_clear_error(gov_env, monkeypatch
         govdata.fetch(SMALL)
 
 
-def test_eight_processes_fetching_at_once_download_once_and_get_identical_files(serve, gov_env, shared_datasets):
+def test_eight_processes_fetching_at_once_download_once_and_get_identical_files(serve, gov_env,
+                                                                               shared_datasets):
     with serve(folder=shared_datasets, delay=0.5) as server:
         env = {**os.environ, "GOVDATA_MIRROR": server.url, "GOVDATA_CACHE": str(gov_env)}
-        code = f"import govdata; print(govdata.fetch('{LARGE}'))"
+        code = (f"import govdata; print(govdata.fetch('{LARGE}')); "
+                f"df = govdata.load('{LARGE}'); print(len(df), float(df['real'].sum()))")
         procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(8)]
         results = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0] * 8, [r[1][-500:] for r in results]
         assert server.hits[LARGE_FILE] == 1
-    paths = {out.strip() for out, _ in results}
-    assert paths == {str(gov_env / LARGE_FILE)}
+    outputs = {out for out, _ in results}
+    assert len(outputs) == 1  # same path, same table, in every process
+    assert outputs.pop().splitlines()[0] == str(gov_env / LARGE_FILE)
     assert _sha(gov_env / LARGE_FILE) == govdata.info(LARGE).sha256
+    assert len(list((gov_env / "parsed").glob("*.arrow"))) == 1
     assert not _leftovers(gov_env)
 
 

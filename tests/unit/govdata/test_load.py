@@ -166,3 +166,16 @@ def test_an_unwritable_provenance_log_is_a_clear_error(in_cache, monkeypatch, tm
     monkeypatch.setenv("GOVDATA_PROVENANCE_LOG", str(tmp_path / "missing-dir" / "log.jsonl"))
     with pytest.raises(OSError, match="GOVDATA_PROVENANCE_LOG"):
         govdata.load("lad21-region-lookup")
+
+
+def test_a_warm_load_returns_exactly_what_the_recipe_made(loaded_cache, in_cache):
+    _, cold = loaded_cache
+    for entry in catalog_entries():
+        warm = govdata.load(entry.id)
+        assert type(warm) is type(cold[entry.id]), entry.id
+        pd.testing.assert_frame_equal(pd.DataFrame(warm).drop(columns="geometry", errors="ignore"),
+                                      pd.DataFrame(cold[entry.id]).drop(columns="geometry", errors="ignore"),
+                                      check_exact=True, obj=entry.id)
+        if entry.geometry_type:
+            assert warm.crs == cold[entry.id].crs and list(warm.columns) == list(cold[entry.id].columns)
+            assert warm.geometry.geom_equals_exact(cold[entry.id].geometry, tolerance=0).all(), entry.id
