@@ -19,7 +19,7 @@ from backstage.auth.store import SignupStore
 from backstage.hubconfig import build_config
 from backstage.k8s import KubernetesConfigError, kubernetes_settings
 from backstage.k8s.chart import DRY_POD_IP, chart_values, render_hub
-from backstage.k8s.hub import ensure_admin
+from backstage.k8s.hub import CHART_DECIDES, ensure_admin
 from backstage.settings import load_settings
 from test_k8s_values import z2jh_chart
 
@@ -98,6 +98,7 @@ def test_groups_roles_scopes_and_sign_in_are_identical_both_ways(values, tmp_pat
     assert _authenticator_sections(k8s, "/srv/backstage") == _authenticator_sections(local, local_state)
     assert k8s.Authenticator.allow_all is False
     assert k8s.JupyterHub.template_vars == local.JupyterHub.template_vars
+    assert k8s.Spawner.args == local.Spawner.args  # e.g. how soon a revoked share stops working
     assert k8s.JupyterHub.template_paths[0] == local.JupyterHub.template_paths[0]
     # roles: the same, but for who runs the idle culler (the chart's cull.* on Kubernetes)
     chart_culler = [r for r in k8s.JupyterHub.load_roles if r["name"] == "jupyterhub-idle-culler"]
@@ -246,3 +247,24 @@ def test_admin_password_lands_on_a_volume_root_owned_by_someone_else(tmp_path, m
     ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": "volume-password"})
     assert volume.stat().st_mode == before
     assert SignupStore(volume / "signups.sqlite").check("admin", "volume-password") is not None
+
+
+@pytest.mark.parametrize("mode", sorted(AUTH_MODES))
+def test_every_local_setting_is_taken_or_left_to_the_chart_on_purpose(values, tmp_path, mode):
+    """A setting the local lab gains later must be decided for Kubernetes (taken, or in CHART_DECIDES)."""
+    local, local_state = _local(values, AUTH_MODES[mode], tmp_path)
+    k8s = _kubernetes(values, AUTH_MODES[mode], tmp_path)
+    adapted = {"JupyterHub.load_roles", "JupyterHub.services", "JupyterHub.template_paths"}  # compared above
+    undecided = []
+    for section, traits in local.items():
+        for trait, value in traits.items():
+            key = f"{section}.{trait}"
+            if key in CHART_DECIDES or f"{section}.*" in CHART_DECIDES or key in adapted:
+                continue
+            there = k8s[section].get(trait) if section in k8s else None
+            if trait == "store_path":
+                value, there = os.path.relpath(value, local_state), os.path.relpath(there, "/srv/backstage")
+            if there != value:
+                undecided.append(f"{key}: local {value!r}, Kubernetes {there!r}")
+    assert not undecided, ("take these in backstage/k8s/hub.py (apply_lab_config) or list them in "
+                           "CHART_DECIDES with the chart key that decides them:\n" + "\n".join(undecided))

@@ -33,7 +33,7 @@ from backstage.settings import DEFAULTS, SettingsError, _merge, validate_setting
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GALLERY_HOST", "SETTINGS_PATH", "apply_lab_config", "configure_hub", "ensure_admin",
+__all__ = ["CHART_DECIDES", "GALLERY_HOST", "SETTINGS_PATH", "apply_lab_config", "configure_hub", "ensure_admin",
            "kubernetes_settings"]
 
 #: Where ``hub.extraFiles.backstage-settings`` mounts the site settings in the hub pod.
@@ -44,6 +44,29 @@ GALLERY_HOST = "gallery"
 # JupyterHub traits the lab decides, copied as they are.
 _LAB_TRAITS = ("authenticator_class", "custom_scopes", "load_groups", "authenticate_prometheus",
                "shutdown_on_logout")
+# Spawner traits about how a server behaves, not where it runs (e.g. how soon a revoked share stops working).
+_LAB_SPAWNER_TRAITS = ("args",)
+# What the local configuration sets that the chart decides on Kubernetes (and where), by section and
+# trait. A trait that is neither taken by apply_lab_config nor listed here fails a unit test, so that
+# a new setting of the local lab gets a decision for Kubernetes.
+CHART_DECIDES = {
+    "JupyterHub.bind_url": "proxy.service / ingress",
+    "JupyterHub.hub_bind_url": "the chart's hub Service",
+    "JupyterHub.cleanup_proxy": "the chart (proxy in its own pod)",
+    "JupyterHub.cleanup_servers": "the chart (False: user pods outlive a hub restart)",
+    "JupyterHub.cookie_secret_file": "the chart's Secret `hub`",
+    "JupyterHub.db_url": "hub.db",
+    "JupyterHub.spawner_class": "the chart (KubeSpawner)",
+    "ConfigurableHTTPProxy.*": "the chart's proxy pod",
+    "BackstageSpawner.*": "singleuser.* (KubeSpawner: a pod and a volume per person)",
+    "LocalProcessSpawner.*": "singleuser.* (KubeSpawner)",
+    "Spawner.cmd": "singleuser.cmd",
+    "Spawner.default_url": "singleuser.defaultUrl",
+    "Spawner.mem_limit": "singleuser.memory.limit",
+    "Spawner.env_keep": "singleuser.extraEnv",
+    "Spawner.http_timeout": "singleuser.startTimeout (image pulls take longer)",
+    "Spawner.start_timeout": "singleuser.startTimeout (image pulls take longer)",
+}
 # Keys of a service entry that only make sense for a process the hub starts itself.
 _PROCESS_KEYS = ("command", "environment", "cwd", "user")
 # Local-lab settings that Kubernetes decides elsewhere: setting them in the site file is a mistake.
@@ -215,6 +238,9 @@ def apply_lab_config(c, lab, *, settings: dict, environ: dict) -> None:
     hub.template_paths = list(lab_hub.get("template_paths", [])) + [
         p for p in hub.get("template_paths", []) if p not in lab_hub.get("template_paths", [])]
     hub.template_vars = {**lab_hub.get("template_vars", {}), **hub.get("template_vars", {})}
+    for trait in _LAB_SPAWNER_TRAITS:
+        if trait in lab.get("Spawner", {}):
+            c.Spawner[trait] = copy.deepcopy(lab.Spawner[trait])
     for section in lab:
         if _section_is_authenticator(section):
             c[section].update(copy.deepcopy(lab[section]))
