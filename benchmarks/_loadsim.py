@@ -1,0 +1,439 @@
+"""The core of the hub load benchmark: simulated people on a running lab, and the lab's memory.
+
+Each simulated person walks the participant's path on the real lab (``tests/lab.py``'s ``Lab``):
+
+1. **login**: signs in through the hub's login form (``GET /hub/login``, ``POST`` with the form's
+   XSRF token), as a browser does;
+2. **spawn**: starts their server with the session's cookie and XSRF header (what the hub's home
+   page does), follows the spawn-progress event stream until ``ready`` (what the spawn-pending page
+   does), then waits until the server itself answers ``/api/status`` through the proxy;
+3. **kernel**: starts a kernel on their server;
+4. **execute**: runs a person-specific product over the kernel's websocket and checks the answer;
+5. **stop**: shuts the kernel down, stops the server and waits until the hub says it is gone.
+
+A person who fails a step is recorded with the step and the reason, and their server is stopped
+by the admin so that a failure cannot leave memory behind. People arrive spread over a ramp, at
+most ``concurrency`` at a time; every step has a time limit.
+
+While they run, :class:`ProcessSampler` samples the resident memory (RSS) of the hub, the proxy and
+the single-user servers with their kernels, and counts the servers alive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import secrets
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import psutil
+import requests
+import websocket
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LoadResult", "PersonResult", "ProcessSampler", "StepTimeouts", "percentile", "provision",
+           "run_person", "simulate", "summary_lines"]
+
+STEPS = ("login", "spawn", "kernel", "execute", "stop")
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StepTimeouts:
+    """Time limits (seconds) of each step of a person; spawn matches the hub's ``start_timeout``."""
+
+    login: float = 60
+    spawn: float = 150
+    kernel: float = 60
+    execute: float = 60
+    stop: float = 60
+
+
+@dataclass
+class PersonResult:
+    """What happened to one simulated person: seconds per step, and the failed step with its reason."""
+
+    name: str
+    arrival: float = 0.0  # seconds after the start of the run when the person was due
+    started: float = 0.0  # seconds after the start of the run when a slot was free
+    seconds: dict = field(default_factory=dict)
+    failed_step: str | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_step is None
+
+
+class StepError(RuntimeError):
+    """A step of a simulated person went wrong (the message says what came back)."""
+
+
+def _cmdline(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return ""
+
+
+def _rss(proc: psutil.Process) -> int:
+    try:
+        return proc.memory_info().rss
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return 0
+
+
+def find_hub_and_proxy(launcher_pid: int, timeout: float = 20) -> tuple[psutil.Process, psutil.Process]:
+    """The hub process (child of ``backstage up``) and its configurable-http-proxy child."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            hubs = [p for p in psutil.Process(launcher_pid).children() if "jupyterhub" in _cmdline(p)]
+            proxies = [p for h in hubs for p in h.children() if "configurable-http-proxy" in _cmdline(p)]
+        except psutil.NoSuchProcess as e:
+            raise RuntimeError(f"the lab's launcher (pid {launcher_pid}) is gone: did the lab stop?") from e
+        if hubs and proxies:
+            return hubs[0], proxies[0]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"could not find the hub and proxy processes under pid {launcher_pid} "
+                               f"(hub found: {bool(hubs)}, proxy found: {bool(proxies)})")
+        time.sleep(0.5)
+
+
+class ProcessSampler(threading.Thread):
+    """Sample, every ``interval`` seconds, the RSS of the hub, the proxy and the servers with their kernels.
+
+    Parameters
+    ----------
+    launcher_pid : int
+        The pid of ``backstage up`` (``lab.process.pid``); the hub is its child.
+    interval : float
+        Seconds between samples.
+    """
+
+    def __init__(self, launcher_pid: int, interval: float = 0.5):
+        super().__init__(name="hub-load-sampler", daemon=True)
+        self.hub, self.proxy = find_hub_and_proxy(launcher_pid)
+        self.interval = interval
+        self.samples = 0
+        self.hub_peak = self.proxy_peak = self.servers_rss_peak = 0
+        self.servers_peak = self.kernels_peak = 0
+        self.available_min = psutil.virtual_memory().available
+        self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        """Take one sample and update the peaks."""
+        self.hub_peak = max(self.hub_peak, _rss(self.hub))
+        self.proxy_peak = max(self.proxy_peak, _rss(self.proxy))
+        try:
+            children = self.hub.children()
+        except psutil.NoSuchProcess:
+            children = []
+        servers = [p for p in children if "jupyterhub-singleuser" in _cmdline(p)]
+        total = kernels = 0
+        for server in servers:
+            total += _rss(server)
+            try:
+                below = server.children(recursive=True)
+            except psutil.NoSuchProcess:
+                below = []
+            kernels += sum(1 for k in below if "ipykernel" in _cmdline(k))
+            total += sum(_rss(k) for k in below)
+        self.servers_peak = max(self.servers_peak, len(servers))
+        self.kernels_peak = max(self.kernels_peak, kernels)
+        self.servers_rss_peak = max(self.servers_rss_peak, total)
+        self.available_min = min(self.available_min, psutil.virtual_memory().available)
+        self.samples += 1
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.sample()
+            except Exception:  # a sampler must never end the run; the next sample retries
+                log.exception("memory sample failed")
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+        self.sample()
+
+
+def provision(lab, names: list[str], group: str = "participants") -> dict[str, str]:
+    """Create approved accounts ``names`` in ``group`` (as an organiser's enrolment would); return passwords."""
+    passwords = {}
+    for name in names:
+        session = lab.create_user(name, groups=(group,))
+        passwords[name] = session.password
+        session.close()
+    return passwords
+
+
+def _check(r: requests.Response, expected: tuple[int, ...], what: str) -> requests.Response:
+    if r.status_code not in expected:
+        raise StepError(f"{what}: HTTP {r.status_code} {r.text[:200]!r}")
+    return r
+
+
+def _request(ws, msg_type: str, content: dict, timeout: float) -> list[dict]:
+    """Send one shell request on a kernel websocket; return the replies to it up to the ``*_reply``."""
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "", "session": uuid.uuid4().hex,
+                   "version": "5.3", "date": ""},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "content": content,
+    }))
+    replies, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ws.settimeout(max(0.1, deadline - time.monotonic()))
+        msg = json.loads(ws.recv())
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        replies.append(msg)
+        if msg["msg_type"] == msg_type.replace("_request", "_reply"):
+            return replies
+    raise StepError(f"no reply to {msg_type} within {timeout:.0f} s")
+
+
+def _execute(ws, code: str, timeout: float) -> str | None:
+    """Run ``code``; return its ``text/plain`` result, or raise with the kernel's error."""
+    result = None
+    for msg in _request(ws, "execute_request", {"code": code, "silent": False, "store_history": False,
+                                                "allow_stdin": False}, timeout):
+        if msg["msg_type"] == "execute_result":
+            result = msg["content"]["data"].get("text/plain")
+        elif msg["msg_type"] == "error":
+            raise StepError(f"the kernel raised {msg['content']['ename']}: {msg['content']['evalue']}")
+    return result
+
+
+def _spawn(lab, session: requests.Session, name: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    xsrf = {"X-XSRFToken": lab.xsrf(session)}
+    _check(session.post(f"{lab.hub_api}/users/{name}/server", headers=xsrf, timeout=30), (201, 202),
+           "POST /hub/api/users/NAME/server")
+    url = None
+    with session.get(f"{lab.hub_api}/users/{name}/server/progress", stream=True, timeout=(10, 30),
+                     headers={"Accept": "text/event-stream"}) as r:
+        _check(r, (200,), "GET spawn progress")
+        for line in r.iter_lines(decode_unicode=True):
+            if time.monotonic() > deadline:
+                raise StepError(f"the server was not ready within {timeout:.0f} s")
+            if not line or not line.startswith("data:"):
+                continue
+            event = json.loads(line[5:])
+            if event.get("failed"):
+                raise StepError(f"spawn failed: {event.get('message', '')[:300]}")
+            if event.get("ready"):
+                url = event["url"]
+                break
+    if url is None:
+        raise StepError("the spawn-progress stream ended without a ready event")
+    # the hub has checked the server; now it must answer through the proxy too
+    while True:
+        try:
+            r = session.get(f"{lab.url}{url.rstrip('/')}/api/status", timeout=10, allow_redirects=False,
+                            headers={"Authorization": f"token {session.token}"})
+            if r.status_code == 200:
+                return f"{lab.url}{url.rstrip('/')}"
+            last = f"HTTP {r.status_code}"
+        except requests.RequestException as e:
+            last = type(e).__name__
+        if time.monotonic() > deadline:
+            raise StepError(f"the server was ready at the hub but did not answer within {timeout:.0f} s ({last})")
+        time.sleep(0.3)
+
+
+def _stop(lab, session: requests.Session, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    r = session.delete(f"{lab.hub_api}/users/{name}/server", headers={"X-XSRFToken": lab.xsrf(session)},
+                       timeout=30)
+    _check(r, (202, 204), "DELETE /hub/api/users/NAME/server")
+    while True:
+        model = _check(session.get(f"{lab.hub_api}/users/{name}", timeout=30), (200,), "GET own user model").json()
+        if "" not in (model.get("servers") or {}):
+            return
+        if time.monotonic() > deadline:
+            raise StepError(f"the server had not stopped after {timeout:.0f} s (pending: "
+                            f"{model['servers'][''].get('pending')})")
+        time.sleep(0.3)
+
+
+def run_person(lab, name: str, password: str, timeouts: StepTimeouts = StepTimeouts(),
+               result: PersonResult | None = None) -> PersonResult:
+    """Walk one person through login, spawn, kernel, execute and stop; record seconds per step.
+
+    Never raises for a failure of the lab: the failed step and its reason are in the result.
+    """
+    result = result or PersonResult(name)
+    session = None
+    kernel_url = None
+    step = "login"
+    headers = {}
+    try:
+        start = time.monotonic()
+        session = lab.login(name, password)
+        r = _check(session.post(f"{lab.hub_api}/users/{name}/tokens", headers={"X-XSRFToken": lab.xsrf(session)},
+                                json={"note": "hub load benchmark", "expires_in": 3600}, timeout=timeouts.login),
+                   (200, 201), "POST own token")
+        session.token = r.json()["token"]
+        headers = {"Authorization": f"token {session.token}"}
+        result.seconds["login"] = time.monotonic() - start
+
+        step = "spawn"
+        start = time.monotonic()
+        server = _spawn(lab, session, name, timeouts.spawn)
+        result.seconds["spawn"] = time.monotonic() - start
+
+        step = "kernel"
+        start = time.monotonic()
+        r = _check(requests.post(f"{server}/api/kernels", headers=headers, json={}, timeout=timeouts.kernel),
+                   (201,), "POST /api/kernels")
+        kernel_url = f"{server}/api/kernels/{r.json()['id']}"
+        ws = websocket.create_connection(kernel_url.replace("http", "ws", 1) + "/channels",
+                                         header=[f"Authorization: token {session.token}"], timeout=timeouts.kernel)
+        try:
+            _request(ws, "kernel_info_request", {}, timeouts.kernel)  # answered once the kernel is up
+            result.seconds["kernel"] = time.monotonic() - start
+
+            step = "execute"
+            a, b = secrets.randbelow(9000) + 1000, secrets.randbelow(9000) + 1000
+            start = time.monotonic()
+            out = _execute(ws, f"{a} * {b}", timeouts.execute)
+            result.seconds["execute"] = time.monotonic() - start
+        finally:
+            ws.close()
+        if out != str(a * b):
+            raise StepError(f"{a} * {b} should give {a * b}, the kernel answered {out!r}")
+
+        step = "stop"
+        start = time.monotonic()
+        _check(requests.delete(kernel_url, headers=headers, timeout=timeouts.stop), (204,), "DELETE kernel")
+        kernel_url = None
+        _stop(lab, session, name, timeouts.stop)
+        result.seconds["stop"] = time.monotonic() - start
+    except Exception as e:  # every failure of the lab is a result, not a crash of the benchmark
+        result.failed_step = step
+        result.reason = f"{type(e).__name__}: {e}"[:400]
+        _clean_up_after_failure(lab, name)
+    finally:
+        if session is not None:
+            session.close()
+    return result
+
+
+def _clean_up_after_failure(lab, name: str) -> None:
+    """Stop a failed person's server (as admin) so that it does not hold memory for the rest of the run."""
+    try:
+        r = lab.api("DELETE", f"/users/{name}/server", timeout=60)
+        if r.status_code not in (202, 204, 400, 404):
+            log.warning("could not stop %s's server after a failure: HTTP %s", name, r.status_code)
+    except requests.RequestException as e:
+        log.warning("could not stop %s's server after a failure: %s", name, e)
+
+
+@dataclass
+class LoadResult:
+    """A whole run: the people, the sampler's peaks, the wall time and the most people in flight."""
+
+    people: list[PersonResult]
+    sampler: ProcessSampler
+    wall: float
+    in_flight_peak: int
+    ramp: float
+    concurrency: int
+
+    @property
+    def failures(self) -> list[PersonResult]:
+        return [p for p in self.people if not p.ok]
+
+    @property
+    def held(self) -> int:
+        return sum(1 for p in self.people if p.ok)
+
+
+def simulate(lab, names: list[str], passwords: dict[str, str], ramp: float, concurrency: int,
+             timeouts: StepTimeouts = StepTimeouts(), time_limit: float = 3600) -> LoadResult:
+    """Run ``names`` through :func:`run_person`, arriving evenly over ``ramp`` seconds, ``concurrency`` at once.
+
+    People not started within ``time_limit`` seconds count as failures (step ``queue``).
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be 1 or more, not {concurrency}")
+    sampler = ProcessSampler(lab.process.pid)
+    sampler.start()
+    lock = threading.Lock()
+    in_flight = {"now": 0, "peak": 0}
+    t0 = time.monotonic()
+
+    def one(index: int, name: str) -> PersonResult:
+        result = PersonResult(name, arrival=ramp * index / max(len(names), 1))
+        delay = t0 + result.arrival - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        result.started = time.monotonic() - t0
+        if result.started > time_limit:
+            result.failed_step, result.reason = "queue", f"not started within the time limit of {time_limit:.0f} s"
+            return result
+        with lock:
+            in_flight["now"] += 1
+            in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
+        try:
+            return run_person(lab, name, passwords[name], timeouts, result)
+        finally:
+            with lock:
+                in_flight["now"] -= 1
+
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="person") as pool:
+            people = list(pool.map(one, range(len(names)), names))
+    finally:
+        sampler.stop()
+    return LoadResult(people, sampler, time.monotonic() - t0, in_flight["peak"], ramp, concurrency)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile of ``values`` (``nan`` when empty)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
+    """The figures of a run, ending with the contract-6 line ``held: N users, failures: F``."""
+    people, failures, s = result.people, result.failures, result.sampler
+    lines = [f"users: {len(people)} (ramp {result.ramp:g} s, at most {result.concurrency} at once)",
+             f"failures: {len(failures)}"]
+    by_step = {}
+    for p in failures:
+        by_step[p.failed_step] = by_step.get(p.failed_step, 0) + 1
+    if by_step:
+        lines.append("  failed at: " + ", ".join(f"{step} {n}" for step, n in by_step.items()))
+    for p in failures[:show_reasons]:
+        lines.append(f"  {p.name} at {p.failed_step}: {p.reason}")
+    for step in STEPS:
+        values = [p.seconds[step] for p in people if step in p.seconds]
+        label = {"kernel": "kernel start time"}.get(step, f"{step} time")
+        lines.append(f"{label}: p50 {percentile(values, 50):.2f} s, p95 {percentile(values, 95):.2f} s, "
+                     f"max {max(values, default=math.nan):.2f} s (n={len(values)})")
+    waits = [p.started - p.arrival for p in people]
+    lines.append(f"queue wait for a free slot: p50 {percentile(waits, 50):.1f} s, max {max(waits, default=0):.1f} s")
+    lines.append(f"hub peak memory (RSS): {s.hub_peak / MB:.0f} MB")
+    lines.append(f"proxy peak memory (RSS): {s.proxy_peak / MB:.0f} MB")
+    lines.append(f"servers + kernels peak memory (RSS): {s.servers_rss_peak / MB:.0f} MB; peak concurrent "
+                 f"servers: {s.servers_peak}, kernels: {s.kernels_peak}; people in flight at most: "
+                 f"{result.in_flight_peak}")
+    lines.append(f"lowest available memory of the machine: {s.available_min / MB:.0f} MB "
+                 f"({s.samples} samples)")
+    lines.append(f"wall time: {result.wall:.1f} s")
+    lines.append(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    lines.append(f"held: {result.held} users, failures: {len(failures)}")
+    return lines
