@@ -41,13 +41,8 @@ WHERE = ("url", "command", "environment", "api_token", "cwd", "user")
 
 
 @pytest.fixture(scope="module")
-def chart() -> Path:
-    return z2jh_chart()
-
-
-@pytest.fixture(scope="module")
-def values(chart):
-    return chart_values(chart, VALUES)
+def values():
+    return chart_values(z2jh_chart(), VALUES)
 
 
 def _site(values, auth) -> dict:
