@@ -36,6 +36,8 @@ _AGGREGATE = {"E10": "a county", "E11": "a metropolitan county", "E12": "a regio
               "W92": "a country", "S92": "a country", "N92": "a country", "K02": "the UK total",
               "K03": "a Great Britain total", "K04": "an England and Wales total"}
 _LAD_PREFIXES = ("E06", "E07", "E08", "E09", "W06", "S12", "N09")
+# numeric fields of the ONS boundary files that are not statistics (never summed into regions)
+_BOUNDARY_FIELDS = {"OBJECTID", "FID", "BNG_E", "BNG_N", "LONG", "LAT", "SHAPE_Length", "SHAPE_Area"}
 
 
 def code_cause(code: str, side: str, other_nations: set[str]) -> str:
@@ -236,6 +238,6 @@ def dissolve_to_regions(gdf, code_column: str = "LAD21CD", *, lookup: pd.DataFra
                     "codes) and are left out", int(outside.sum()))
     data = data[~outside]
     data["geometry"] = data.geometry.make_valid()
-    numeric = [c for c in data.select_dtypes("number").columns if c not in ("OBJECTID", "FID")]
+    numeric = [c for c in data.select_dtypes("number").columns if c not in _BOUNDARY_FIELDS]
     out = data[["RGN21CD", "RGN21NM", *numeric, "geometry"]].dissolve(by=["RGN21CD", "RGN21NM"], aggfunc=aggfunc)
     return out.reset_index()

@@ -141,16 +141,15 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
         raise KeyError(f"tooltip columns {missing} are not in gdf")
     classes, bins = _classify(values, k, scheme)
     colours = _colours(palette, len(bins))
-    props = data[list(dict.fromkeys(tooltip))].copy()
-    for col in props.columns:
-        props[col] = [None if pd.isna(v) else (v if isinstance(v, int | float) else str(v))
-                      for v in props[col].astype(object)]
-    props["_fill"] = [colours[c] if c >= 0 else NO_DATA for c in classes]
-    layer_data = props.set_geometry(data.geometry) if hasattr(props, "set_geometry") else None
-    if layer_data is None:
-        import geopandas
+    import geopandas
 
-        layer_data = geopandas.GeoDataFrame(props, geometry=data.geometry.values, crs="EPSG:4326")
+    props = pd.DataFrame(index=data.index)
+    for col in dict.fromkeys(tooltip):
+        # Leaflet tooltips insert values as HTML: text is escaped here so data cannot inject markup
+        props[col] = [None if pd.isna(v) else (v if isinstance(v, int | float) else html.escape(str(v)))
+                      for v in data[col].astype(object)]
+    props["_fill"] = [colours[c] if c >= 0 else NO_DATA for c in classes]
+    layer_data = geopandas.GeoDataFrame(props, geometry=data.geometry.values, crs="EPSG:4326")
 
     m = folium.Map(location=None, tiles=None, width=width, height=height, control_scale=True)
     m.default_js, m.default_css = [], []  # no CDN: Leaflet is inlined below, the rest is not needed

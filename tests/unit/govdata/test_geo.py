@@ -101,3 +101,8 @@ def test_districts_dissolve_into_nine_regions_with_summed_population(data):
     for code, total in zip(regions["RGN21CD"], regions["population_mid2021"], strict=True):
         assert abs(total - table[code]) <= 20, code  # ONS rounding: districts sum within a few people
     assert regions.geometry.is_valid.all()
+
+
+def test_dissolving_the_raw_boundaries_sums_no_boundary_fields(data):
+    regions = govdata.dissolve_to_regions(data["lad-boundaries-2021"], lookup=data["lad21-region-lookup"])
+    assert list(regions.columns) == ["RGN21CD", "RGN21NM", "geometry"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -109,3 +110,12 @@ def test_the_saved_map_renders_in_chromium_with_the_network_off(imd_map_data, tm
     assert polygons == 374
     assert "IMD score" in legend and "No data" in legend
     assert "Indices of Deprivation" in credit
+
+
+def test_text_in_tooltips_is_escaped(imd_map_data):
+    hostile = imd_map_data.head(3).copy()
+    hostile["LAD21NM"] = ['<img src=x onerror="alert(1)">', "Brighton & Hove", "ok"]
+    page = govdata.choropleth(hostile, "Score").get_root().render()
+    names = [json.loads(f'"{v}"') for v in re.findall(r'"LAD21NM": "((?:[^"\\]|\\.)*)"', page)]
+    assert "<img src=x" not in page
+    assert '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;' in names and "Brighton &amp; Hove" in names
