@@ -5,7 +5,8 @@ builds the hub's configuration exactly as on Kubernetes (``backstage.k8s.chart.r
 steps, then ``hub.extraConfig``), swaps only what the cluster provides (KubeSpawner, PostgreSQL, the proxy
 pod, pod addresses) for local stand-ins, starts JupyterHub 5.5 with the real configurable-http-proxy,
 and walks the sign-in path: sign up, refused until approved, the admin (password from the "Secret")
-approves, the person signs in, the share page (a service in the hub pod) answers through the proxy.
+approves, the person signs in, the share page (a service in the hub pod) answers through the proxy,
+the enrolment API (`backstage kit enrol`) creates an attendee who can sign in.
 
 Usage, from the repository's root::
 
@@ -108,6 +109,17 @@ def walk(base: str) -> list[tuple[str, object, object]]:
     steps.append(("ada signs in", 302, r.status_code))
     r = ada.get(f"{base}/services/share/", timeout=20)
     steps.append(("share page through the proxy", 200, r.status_code))
+    # an organiser's enrolment (what `backstage kit enrol` calls), with the admin's session and XSRF
+    r = admin.post(f"{base}/hub/api/backstage/enrol", timeout=30,
+                   headers={"X-XSRFToken": admin.cookies.get("_xsrf", path="/hub/") or ""},
+                   json={"group": "event-compat", "attendees": [{"username": "grace", "name": "Grace"}]})
+    steps.append(("enrol API", 200, r.status_code))
+    created = r.json().get("created", []) if r.ok else []
+    if created:
+        steps.append(("enrolled attendee signs in", 302,
+                      _form_login(base, created[0]["username"], created[0]["password"])[1].status_code))
+    r = requests.post(f"{base}/hub/api/backstage/enrol", json={"group": "event-x", "attendees": []}, timeout=10)
+    steps.append(("enrol API without credentials", 403, r.status_code))
     return steps
 
 
