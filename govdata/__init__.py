@@ -44,6 +44,7 @@ from .fetch import fetch
 from .geo import JoinReport, dissolve_to_regions, join_by_code, points_in_polygons
 from .load import load
 from .maps import choropleth
+from .mirror import mirror_copy
 from .provenance import attribution, loaded
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "load",
     "load_resource",
     "loaded",
+    "mirror_copy",
     "points_in_polygons",
     "portal_dataset",
     "portal_search",

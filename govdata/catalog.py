@@ -64,6 +64,7 @@ class DatasetInfo:
     caveats: list[str] = field(default_factory=list)
     mirror_distributions: list[dict] = field(default_factory=list)
     encoding: str = "utf-8"
+    requires: list[str] = field(default_factory=list)
 
     @classmethod
     def from_entry(cls, entry: dict) -> DatasetInfo:
