@@ -183,7 +183,11 @@ def _check(r: requests.Response, expected: tuple[int, ...], what: str) -> reques
 
 
 def _request(ws, msg_type: str, content: dict, timeout: float) -> list[dict]:
-    """Send one shell request on a kernel websocket; return the replies to it up to the ``*_reply``."""
+    """Send one shell request on a kernel websocket; return every message answering it.
+
+    Done when both the shell ``*_reply`` and the iopub ``status: idle`` have come: the two channels
+    are not ordered, so under load the reply can overtake an ``execute_result`` still on its way.
+    """
     msg_id = uuid.uuid4().hex
     ws.send(json.dumps({
         "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "", "session": uuid.uuid4().hex,
@@ -191,15 +195,18 @@ def _request(ws, msg_type: str, content: dict, timeout: float) -> list[dict]:
         "parent_header": {}, "metadata": {}, "channel": "shell", "content": content,
     }))
     replies, deadline = [], time.monotonic() + timeout
+    reply_type, replied, idle = msg_type.replace("_request", "_reply"), False, False
     while time.monotonic() < deadline:
         ws.settimeout(max(0.1, deadline - time.monotonic()))
         msg = json.loads(ws.recv())
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
             continue
         replies.append(msg)
-        if msg["msg_type"] == msg_type.replace("_request", "_reply"):
+        replied = replied or msg["msg_type"] == reply_type
+        idle = idle or (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle")
+        if replied and idle:
             return replies
-    raise StepError(f"no reply to {msg_type} within {timeout:.0f} s")
+    raise StepError(f"no complete answer to {msg_type} within {timeout:.0f} s (reply: {replied}, idle: {idle})")
 
 
 def _execute(ws, code: str, timeout: float) -> str | None:
