@@ -35,6 +35,26 @@ def _field(entry, *names):
     return None
 
 
+def _distribution(entry, source: Path) -> tuple[str, str]:
+    """The file name and sha256 a mirror must carry for ``entry``, given the file govdata fetched.
+
+    A catalog entry may list ``mirror_distributions``: files that stand for the original on a mirror
+    (for example the open columns only, when the original holds columns that may not be passed on).
+    A mirror carries the last of those; otherwise the original (``file``, ``sha256``).
+    """
+    dists = [{"file": _field(entry, "file"), "sha256": _field(entry, "sha256")}]
+    dists += list(_field(entry, "mirror_distributions") or [])
+    wanted = dists[-1]
+    if source.name != wanted["file"]:
+        note = wanted.get("note", "")
+        raise KitError(
+            f"govdata fetched {source.name} for {_field(entry, 'id')!r}, but a mirror must carry "
+            f"{wanted['file']} instead. {note} Run the mirror from a machine whose GOVDATA_MIRROR already "
+            f"holds {wanted['file']} (sha256 {wanted['sha256']})."
+        )
+    return wanted["file"], str(wanted["sha256"]).lower()
+
+
 @dataclass
 class MirroredFile:
     dataset: str
@@ -69,12 +89,14 @@ def mirror_kit(kit: Kit, folder: Path) -> list[MirroredFile]:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    done: list[MirroredFile] = []
-    for dataset in tqdm(kit.datasets, desc=f"mirroring {kit.name}", unit="dataset"):
+    entries = {}
+    for dataset in kit.datasets:  # every id is checked before anything is copied
         try:
-            entry = govdata.info(dataset)
+            entries[dataset] = govdata.info(dataset)
         except (KeyError, LookupError, ValueError) as err:
             raise KitError(f"{kit.folder / 'kit.yaml'} lists dataset {dataset!r}, which govdata cannot find: {err}") from err
+    done: list[MirroredFile] = []
+    for dataset, entry in tqdm(entries.items(), desc=f"mirroring {kit.name}", unit="dataset"):
         try:
             source = Path(govdata.fetch(dataset))
         except (OSError, ValueError) as err:
@@ -82,9 +104,7 @@ def mirror_kit(kit: Kit, folder: Path) -> list[MirroredFile]:
                 f"Could not fetch {dataset!r} to mirror it: {err}. Check the network, or set GOVDATA_MIRROR "
                 "to a folder that already holds it."
             ) from err
-        filename = _field(entry, "file", "filename") or source.name
-        expected = _field(entry, "sha256", "hash") or sha256_of(source)
-        expected = str(expected).removeprefix("sha256:").lower()
+        filename, expected = _distribution(entry, source)
         target = folder / Path(filename).name
         if target.is_file() and sha256_of(target) == expected:
             done.append(MirroredFile(dataset, target, expected, copied=False))
