@@ -42,6 +42,14 @@ def test_mirror_copies_each_dataset_under_its_catalog_name_verified(fresh_cache,
     assert out.count("copied") == len(expected) and f"GOVDATA_MIRROR={venue}" in out
 
 
+def test_mirror_brings_the_datasets_a_recipe_needs(fresh_cache, repo):
+    # UK HPI's recipe adds codes from the population workbook and the 2019 IMD file
+    kit = find_kit("gaps-between-places", repo)
+    slim = type(kit)(kit.name, kit.folder, kit.repo_root, dict(kit.spec, datasets=["ukhpi-2021-03"]))
+    names = {f.path.name for f in mirror_kit(slim, fresh_cache / "venue")}
+    assert names == {govdata.info(d).file for d in ("ukhpi-2021-03", "ons-population-mid2021", "imd-2019-lad19")}
+
+
 def test_a_venue_mirror_serves_govdata_with_an_empty_cache(fresh_cache, repo):
     venue = fresh_cache / "venue"
     mirror_kit(find_kit("clean-air", repo), venue)
@@ -62,7 +70,7 @@ def test_rerun_keeps_good_files_and_replaces_a_tampered_one(fresh_cache, repo):
     first = mirror_kit(kit, venue)
     assert all(f.copied for f in first)
     # the AURN site list is mirrored as its open-columns copy, never the original with geocoded addresses
-    open_copy = govdata.info("aurn-sites-2020").mirror_distributions[-1]
+    open_copy = govdata.info("aurn-sites-2020").mirror_distributions[0]
     target = venue / open_copy["file"]
     assert sha256(target) == open_copy["sha256"]
     assert not (venue / govdata.info("aurn-sites-2020").file).exists()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,35 +24,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _field(entry, *names):
-    """Read the first present field of a catalog entry, whether it is a mapping or an object."""
-    for name in names:
-        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
-        if value:
-            return value
-    return None
-
-
-def _distribution(entry, source: Path) -> tuple[str, str]:
-    """The file name and sha256 a mirror must carry for ``entry``, given the file govdata fetched.
-
-    A catalog entry may list ``mirror_distributions``: files that stand for the original on a mirror
-    (for example the open columns only, when the original holds columns that may not be passed on).
-    A mirror carries the last of those; otherwise the original (``file``, ``sha256``).
-    """
-    dists = [{"file": _field(entry, "file"), "sha256": _field(entry, "sha256")}]
-    dists += list(_field(entry, "mirror_distributions") or [])
-    wanted = dists[-1]
-    if source.name != wanted["file"]:
-        note = wanted.get("note", "")
-        raise KitError(
-            f"govdata fetched {source.name} for {_field(entry, 'id')!r}, but a mirror must carry "
-            f"{wanted['file']} instead. {note} Run the mirror from a machine whose GOVDATA_MIRROR already "
-            f"holds {wanted['file']} (sha256 {wanted['sha256']})."
-        )
-    return wanted["file"], str(wanted["sha256"]).lower()
-
-
 @dataclass
 class MirroredFile:
     dataset: str
@@ -64,11 +33,12 @@ class MirroredFile:
 
 
 def mirror_kit(kit: Kit, folder: Path) -> list[MirroredFile]:
-    """Fetch each dataset of the kit (``govdata.fetch``) and copy it into ``folder`` under its catalog name.
+    """Put into ``folder`` every file a ``GOVDATA_MIRROR`` needs for the kit's datasets, verified by sha256.
 
-    Every copy is checked against the catalog's sha256 before it is moved into place, and a file
-    already in the folder with the right hash is kept. A ``SHA256SUMS`` file is written beside them
-    (check with ``sha256sum -c SHA256SUMS``).
+    ``govdata.mirror_copy`` chooses and writes the files (each dataset's file under its catalog name,
+    the datasets its recipe needs, and an open-columns copy where the catalog says a mirror must not
+    carry the original); this function then checks every file's sha256 itself against the catalog
+    and writes a ``SHA256SUMS`` file beside them (check with ``sha256sum -c SHA256SUMS``).
 
     Parameters
     ----------
@@ -79,50 +49,49 @@ def mirror_kit(kit: Kit, folder: Path) -> list[MirroredFile]:
     Returns
     -------
     list of MirroredFile
+        One per file, in kit order (files needed by several datasets once).
 
     Raises
     ------
     KitError
-        An unknown dataset id, a fetch that fails, or a copy whose hash does not match.
+        An unknown dataset id (before anything is copied), a fetch that fails, or a hash mismatch.
     """
     import govdata
+    from govdata.catalog import catalog_entries
+    from govdata.mirror import mirror_distribution
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    entries = {}
+    expected = {d["file"]: d["sha256"] for d in map(mirror_distribution, catalog_entries())}
     for dataset in kit.datasets:  # every id is checked before anything is copied
         try:
-            entries[dataset] = govdata.info(dataset)
+            govdata.info(dataset)
         except (KeyError, LookupError, ValueError) as err:
             raise KitError(f"{kit.folder / 'kit.yaml'} lists dataset {dataset!r}, which govdata cannot find: {err}") from err
-    done: list[MirroredFile] = []
-    for dataset, entry in tqdm(entries.items(), desc=f"mirroring {kit.name}", unit="dataset"):
+    before = {p.name: sha256_of(p) for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
+    done: dict[Path, MirroredFile] = {}
+    for dataset in tqdm(kit.datasets, desc=f"mirroring {kit.name}", unit="dataset"):
         try:
-            source = Path(govdata.fetch(dataset))
+            paths = govdata.mirror_copy(dataset, folder)
         except (OSError, ValueError) as err:
             raise KitError(
-                f"Could not fetch {dataset!r} to mirror it: {err}. Check the network, or set GOVDATA_MIRROR "
-                "to a folder that already holds it."
+                f"Could not mirror {dataset!r}: {err}. Check the network, or set GOVDATA_MIRROR to a folder "
+                "that already holds it."
             ) from err
-        filename, expected = _distribution(entry, source)
-        target = folder / Path(filename).name
-        if target.is_file() and sha256_of(target) == expected:
-            done.append(MirroredFile(dataset, target, expected, copied=False))
-            continue
-        part = target.with_name(target.name + ".part")
-        shutil.copyfile(source, part)
-        got = sha256_of(part)
-        if got != expected:
-            part.unlink()
-            raise KitError(
-                f"The copy of {dataset!r} ({source}) does not match the catalog hash: expected {expected} "
-                f"but got {got}. Deleted the copy for safety; clear the govdata cache and try again."
-            )
-        os.replace(part, target)
-        done.append(MirroredFile(dataset, target, expected, copied=True))
+        for path in paths:
+            if path in done:
+                continue
+            got = sha256_of(path)
+            if path.name not in expected or got != expected[path.name]:
+                path.unlink()
+                raise KitError(
+                    f"The mirror copy {path} for {dataset!r} does not match the catalog: expected "
+                    f"{expected.get(path.name, 'a catalog file')} but got {got}. Deleted it for safety; clear "
+                    "the govdata cache and try again."
+                )
+            done[path] = MirroredFile(dataset, path, got, copied=before.get(path.name) != got)
     _write_sums(folder)
-    log.info("mirrored %d datasets for %s into %s", len(done), kit.name, folder)
-    return done
+    log.info("mirrored %d files for %s into %s", len(done), kit.name, folder)
+    return list(done.values())
 
 
 def _write_sums(folder: Path) -> None:
