@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import govdata
 from govdata import provenance
 
 
@@ -120,3 +121,20 @@ def mirror_env(gov_env, monkeypatch, shared_datasets):
 def serve():
     """The FileServer class, for tests that script their own server: ``with serve(folder=...) as s:``."""
     return FileServer
+
+
+@pytest.fixture(scope="session")
+def warm_cache(tmp_path_factory, shared_datasets):
+    """One cache for the session, filled once by load() of every dataset from the mirror folder.
+
+    Yields ``(cache_folder, {id: frame})``; the frames are the cold (freshly tidied) results.
+    """
+    from govdata.catalog import catalog_entries
+
+    with pytest.MonkeyPatch.context() as mp:
+        cache = tmp_path_factory.mktemp("warmcache")
+        mp.setenv("GOVDATA_CACHE", str(cache))
+        mp.setenv("GOVDATA_MIRROR", str(shared_datasets))
+        mp.delenv("GOVDATA_PROVENANCE_LOG", raising=False)
+        frames = {entry.id: govdata.load(entry.id) for entry in catalog_entries()}
+    yield cache, frames

@@ -9,14 +9,8 @@ import govdata
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory, shared_datasets):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GOVDATA_CACHE", str(tmp_path_factory.mktemp("geocache")))
-        mp.setenv("GOVDATA_MIRROR", str(shared_datasets))
-        ids = ["lad-boundaries-2021", "imd-2019-lad19", "imd-2019-lad21", "ukhpi-2021-03", "aurn-sites-2020",
-               "stats19-greater-manchester", "lad21-region-lookup", "ons-population-mid2021",
-               "pcon-boundaries-2024", "ge2024-results"]
-        yield {i: govdata.load(i) for i in ids}
+def data(warm_cache):
+    return warm_cache[1]
 
 
 def _causes(report_frame):

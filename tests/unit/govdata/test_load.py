@@ -17,15 +17,8 @@ from govdata.settings import settings
 
 
 @pytest.fixture(scope="module")
-def loaded_cache(tmp_path_factory, shared_datasets):
-    """One cache for the module, filled once from the mirror folder (load() of every dataset)."""
-    with pytest.MonkeyPatch.context() as mp:
-        cache = tmp_path_factory.mktemp("loadcache")
-        mp.setenv("GOVDATA_CACHE", str(cache))
-        mp.setenv("GOVDATA_MIRROR", str(shared_datasets))
-        mp.delenv("GOVDATA_PROVENANCE_LOG", raising=False)
-        frames = {entry.id: govdata.load(entry.id) for entry in catalog_entries()}
-        yield cache, frames
+def loaded_cache(warm_cache):
+    return warm_cache
 
 
 @pytest.fixture

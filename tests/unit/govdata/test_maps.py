@@ -13,14 +13,10 @@ from govdata import maps
 
 
 @pytest.fixture(scope="module")
-def imd_map_data(tmp_path_factory, shared_datasets):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GOVDATA_CACHE", str(tmp_path_factory.mktemp("mapcache")))
-        mp.setenv("GOVDATA_MIRROR", str(shared_datasets))
-        imd = govdata.load("imd-2019-lad21")
-        lads = govdata.load("lad-boundaries-2021")
-        gdf, _ = govdata.join_by_code(imd, lads, "ltla21_code", "LAD21CD")
-        yield gdf
+def imd_map_data(warm_cache):
+    frames = warm_cache[1]
+    gdf, _ = govdata.join_by_code(frames["imd-2019-lad21"], frames["lad-boundaries-2021"], "ltla21_code", "LAD21CD")
+    return gdf
 
 
 def _external_assets(page: str) -> list[str]:
