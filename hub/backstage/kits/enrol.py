@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("username", "name", "email")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}[a-z0-9]$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,39}[a-z0-9])?$")  # event-<slug>: what the hub accepts
 BATCH = 50
 
 
@@ -133,7 +133,7 @@ def event_group(slug: str) -> str:
     """``event-<slug>``, after checking the slug is lower-case letters, digits and dashes."""
     slug = slug.removeprefix("event-")
     if not _SLUG.match(slug):
-        raise KitError(f"--event {slug!r} is not a slug: use lower-case letters, digits and dashes, e.g. clean-air-2026-11")
+        raise KitError(f"--event {slug!r} is not a slug: use at most 41 lower-case letters, digits and dashes, e.g. clean-air-2026-11")
     return f"event-{slug}"
 
 
@@ -196,7 +196,7 @@ def _error_detail(r: requests.Response, lines: list[int]) -> str:
     for entry in entries if isinstance(entries, list) else []:
         index = entry.get("index") if isinstance(entry, dict) else None
         reason = entry.get("reason", entry) if isinstance(entry, dict) else entry
-        where = f"line {lines[index]}" if isinstance(index, int) and 0 <= index < len(lines) else "a row"
+        where = f"line {lines[index]}" if isinstance(index, int) and 0 <= index < len(lines) else "the request"
         parts.append(f"{where}: {reason}")
     return "; ".join(parts) or str(body.get("message") or body)
 
