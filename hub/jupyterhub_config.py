@@ -7,8 +7,11 @@ anything else. The configuration is built by ``backstage.hubconfig.build_config`
 
 from pathlib import Path
 
+from backstage import patches
 from backstage.hubconfig import build_config
 from backstage.settings import load_settings
+
+patches.apply()  # JupyterHub 6.1.1 ignores group shares for tokens (see backstage/patches.py)
 
 c = get_config()  # noqa: F821
 c.merge(build_config(load_settings()))

@@ -16,8 +16,11 @@ API (stable; other helpers' tests rely on it)::
         lab.api("GET", "/users/ada", token=None)   # requests.Response; admin token by default
         lab.xsrf(s)              # the session's XSRF token, for POST/PATCH/DELETE with cookies
         lab.spawn(s)             # start s's server and wait until it answers (returns its URL)
+        lab.execute("ada", "5 * 4")   # run code in a new kernel of ada's running server over the
+                                 # kernel websocket: {"result": "20", "stdout": "", "error": None}
         lab.log_text()           # everything the lab printed so far
         lab.stop()               # stop now (also done at exit); lab.stop_seconds = time taken
+        lab.start_seconds        # from `backstage up` to /hub/health answering 200
 
 ``settings`` are written to ``state_dir/settings.yaml`` (see ``backstage.settings.SCHEMA``), e.g.
 ``auth={"mode": "shared-password", "event_password": "..."}``, ``idle_timeout=0``, ``gallery=False``.
@@ -48,7 +51,47 @@ BACKSTAGE = Path(sys.executable).parent / "backstage"
 START_TIMEOUT = 120
 STOP_TIMEOUT = 10  # contract 1: Ctrl-C stops everything within 10 s (plus the sweep's margin below)
 
-__all__ = ["Lab", "delete_unix_users", "free_port", "running_lab"]
+__all__ = ["Lab", "delete_unix_users", "execute_over_websocket", "free_port", "running_lab"]
+
+
+def execute_over_websocket(ws_url: str, token: str, code: str, timeout: float = 60) -> dict:
+    """Send one ``execute_request`` on a kernel's channels websocket and collect what comes back."""
+    import json
+
+    import websocket
+
+    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
+    try:
+        msg_id = uuid.uuid4().hex
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                       "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
+        }))
+        out = {"result": None, "stdout": "", "error": None}
+        replied = idle = False  # shell and iopub are separate channels: wait for both to finish
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "execute_result":
+                out["result"] = content["data"].get("text/plain")
+            elif kind == "stream":
+                out["stdout"] += content.get("text", "")
+            elif kind == "error":
+                out["error"] = f"{content['ename']}: {content['evalue']}"
+            elif kind == "execute_reply":
+                replied = True
+            elif kind == "status" and content.get("execution_state") == "idle":
+                idle = True
+            if replied and idle:
+                return out
+        raise AssertionError(f"no execute_reply within {timeout} s")
+    finally:
+        ws.close()
 
 
 def delete_unix_users(prefix: str) -> list[str]:
@@ -82,6 +125,7 @@ class Lab:
         self.settings = settings
         self.admin_token: str | None = None
         self.stop_seconds: float | None = None
+        self.start_seconds: float | None = None
         self.passwords: dict[str, str] = {"admin": admin_password}
 
     # -- plumbing -------------------------------------------------------------------------
@@ -171,6 +215,20 @@ class Lab:
             time.sleep(0.5)
         raise AssertionError(f"{name}'s server did not start within {timeout} s:\n{self.log_text()[-3000:]}")
 
+    def execute(self, name: str, code: str, timeout: float = 60) -> dict:
+        """Run ``code`` in a fresh kernel on ``name``'s running server, over the kernel websocket."""
+        token = self.token_for(name)
+        base = f"{self.url}/user/{name}"
+        headers = {"Authorization": f"token {token}"}
+        r = requests.post(f"{base}/api/kernels", headers=headers, json={}, timeout=30)
+        assert r.status_code == 201, f"{r.status_code} {r.text[:300]}"
+        kernel = r.json()["id"]
+        try:
+            return execute_over_websocket(base.replace("http", "ws", 1) + f"/api/kernels/{kernel}/channels",
+                                          token, code, timeout)
+        finally:
+            requests.delete(f"{base}/api/kernels/{kernel}", headers=headers, timeout=30)
+
     # -- life cycle -----------------------------------------------------------------------
     def stop(self) -> None:
         if self.process.poll() is not None and self.stop_seconds is not None:
@@ -218,12 +276,14 @@ def running_lab(state_dir, *, admin_password: str | None = None, env: dict | Non
     child_env = {**os.environ, **(env or {}), "BACKSTAGE_STATE": str(state_dir), "BACKSTAGE_PORT": str(port),
                  "BACKSTAGE_ADMIN_PASSWORD": admin_password, "BACKSTAGE_LAB_ID": lab_id}
     log_path = state_dir / f"lab-{port}.log"
-    with open(log_path, "ab") as log_file:
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log_file:
         process = subprocess.Popen([str(BACKSTAGE), "up"], cwd=REPO, env=child_env, stdout=log_file,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     lab = Lab(f"http://127.0.0.1:{port}", state_dir, admin_password, process, log_path, lab_id, settings)
     try:
+        started = time.monotonic()
         _wait_healthy(lab, start_timeout)
+        lab.start_seconds = time.monotonic() - started
         admin = lab.login("admin", admin_password)
         r = admin.post(f"{lab.hub_api}/users/admin/tokens", json={"note": "tests", "expires_in": 86400},
                        headers={"X-XSRFToken": lab.xsrf(admin)}, timeout=30)
@@ -235,5 +295,7 @@ def running_lab(state_dir, *, admin_password: str | None = None, env: dict | Non
         left = lab_processes(lab_id)
         for proc in left:
             proc.kill()
-    assert lab.stop_seconds <= STOP_TIMEOUT, f"the lab took {lab.stop_seconds:.1f} s to stop (limit {STOP_TIMEOUT} s)"
+    log_tail = lab.log_text().rpartition("Stopping the lab")[2][-3000:]
+    assert lab.stop_seconds <= STOP_TIMEOUT, (
+        f"the lab took {lab.stop_seconds:.1f} s to stop (limit {STOP_TIMEOUT} s):\n{log_tail}")
     assert not left, f"processes left behind by the lab: {[p.pid for p in left]}\n{lab.log_text()[-3000:]}"

@@ -20,6 +20,8 @@ __all__ = ["REPO", "build_config", "load_settings"]
 PACKAGE = Path(__file__).resolve().parent
 REPO = PACKAGE.parent.parent
 
+REVOKE_WITHIN = 10  # seconds: a share or its revocation takes effect within this
+
 _AUTHENTICATORS = {
     "signup": "backstage.auth.SignupAuthenticator",
     "open-signup": "backstage.auth.SignupAuthenticator",
@@ -83,7 +85,7 @@ def build_config(settings: dict) -> Config:
     # groups, roles, custom scopes (contract 2)
     c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES
     c.JupyterHub.load_groups = roles.load_groups()
-    c.JupyterHub.load_roles = roles.load_roles(admins)
+    c.JupyterHub.load_roles = roles.load_roles(admins, culler=bool(settings["idle_timeout"]))
 
     # servers
     isolate = settings["isolation"] == "users"
@@ -95,6 +97,8 @@ def build_config(settings: dict) -> Config:
     if settings.get("singleuser_command"):
         c.Spawner.cmd = settings["singleuser_command"]
     c.Spawner.default_url = "/lab"
+    # shares and revocations take effect within REVOKE_WITHIN s (servers cache the hub's answer; default 300 s)
+    c.Spawner.args = [f"--HubOAuth.cache_max_age={REVOKE_WITHIN}"]
     c.Spawner.mem_limit = settings.get("mem_limit")
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "GOVDATA_MIRROR", "BACKSTAGE_LAB_ID"]
     c.Spawner.http_timeout = 60

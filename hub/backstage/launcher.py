@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["add_parser", "free_port", "lab_processes", "prepare_state", "run"]
 
-STOP_GRACE = 8.0  # seconds the hub gets to stop everything before the sweep
+STOP_GRACE = 6.0  # seconds the hub gets to stop everything before the sweep (SIGKILL)
 
 
 def add_parser(subparsers) -> None:
@@ -75,9 +75,9 @@ def prepare_state(state: Path, admin: str, isolated: bool, password: str | None)
         generated = secrets.token_urlsafe(12)
         _write_private(password_file, generated + "\n")
         store.set_password(admin, generated)
-    for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret"):
+    for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret", "settings.yaml"):
         if (state / name).exists():
-            os.chmod(state / name, 0o600)
+            os.chmod(state / name, 0o600)  # settings may hold the event password
     return generated
 
 
@@ -100,7 +100,7 @@ def _sweep(lab_id: str) -> int:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(procs, timeout=3)
+    psutil.wait_procs(procs, timeout=2)
     return len(procs)
 
 
@@ -164,13 +164,23 @@ def run(args) -> int:
     # action back at exec: children that ignore SIGINT make the hub's shutdown hang.
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        hub = subprocess.Popen(cmd, cwd=state, env=env, start_new_session=True, stdin=subprocess.DEVNULL)
+        # umask 077: whatever the hub and its services write in the state folder is theirs alone
+        hub = subprocess.Popen(cmd, cwd=state, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
+                               umask=0o077)
         print(_banner(url, admin, generated, state, isolated), flush=True)  # noqa: T201 (a CLI banner)
         while hub.poll() is None and stopping["signal"] is None:
             time.sleep(0.2)
         if hub.poll() is None:
             log.info("Stopping the lab (signal %s)", stopping["signal"])
+            # Everything at once: the hub stops services and servers one after another, polling
+            # each; signalled together, they are all gone by the time the hub looks.
+            others = [p for p in lab_processes(lab_id) if p.pid != hub.pid]
             hub.send_signal(signal.SIGTERM)
+            for proc in others:
+                try:
+                    proc.terminate()
+                except psutil.NoSuchProcess:
+                    pass
             try:
                 hub.wait(STOP_GRACE)
             except subprocess.TimeoutExpired:

@@ -54,20 +54,22 @@ def load_groups() -> dict:
     return {name: {"users": []} for name in GROUPS}
 
 
-def load_roles(admin_users=("admin",)) -> list[dict]:
+def load_roles(admin_users=("admin",), culler: bool = True) -> list[dict]:
     """``c.JupyterHub.load_roles``: every role of the lab.
 
     Parameters
     ----------
     admin_users : iterable of str
         The hub's admin accounts; they also hold the lab's custom scopes.
+    culler : bool
+        Whether the idle culler service runs (its role names it).
 
     Returns
     -------
     list of dict
         Role models as JupyterHub expects them.
     """
-    return [
+    lab_roles = [
         {
             # JupyterHub's default role for every user, made explicit: own server, sharing it,
             # looking people and groups up by name (to share with them), the share page.
@@ -107,3 +109,4 @@ def load_roles(admin_users=("admin",)) -> list[dict]:
             "services": [CULLER_SERVICE],
         },
     ]
+    return [r for r in lab_roles if culler or r["name"] != "idle-culler"]

@@ -157,6 +157,7 @@ class BackstageSpawner(LocalProcessSpawner):
         home = str(self.home)
 
         def preexec():
+            os.umask(0o022)  # the hub runs with 077; inside a 0700 home the usual 022 is right
             if limit:
                 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             if setuid is not None:

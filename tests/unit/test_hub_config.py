@@ -105,6 +105,7 @@ def test_idle_culler_has_only_what_culling_needs():
 def test_culling_off_when_timeout_is_zero():
     c = build_config(settings(idle_timeout=0))
     assert "idle-culler" not in {s["name"] for s in c.JupyterHub.services}
+    assert "idle-culler" not in roles_by_name(c)
 
 
 def test_share_page_uses_only_sharing_scopes():
