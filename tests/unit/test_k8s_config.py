@@ -263,3 +263,31 @@ def test_every_local_setting_is_taken_or_left_to_the_chart_on_purpose(values, tm
                 undecided.append(f"{key}: local {value!r}, Kubernetes {there!r}")
     assert not undecided, ("take these in backstage/k8s/hub.py (apply_lab_config) or list them in "
                            "CHART_DECIDES with the chart key that decides them:\n" + "\n".join(undecided))
+
+
+@pytest.mark.parametrize("mode", ["signup", "shared-password"])
+def test_the_admin_signs_in_with_the_secrets_password_in_every_password_mode(values, tmp_path, mode):
+    """The authenticator built the Kubernetes way lets the admin in, with that password only."""
+    import asyncio
+
+    from backstage.auth import EventPasswordAuthenticator, SignupAuthenticator
+
+    state = tmp_path / "state"
+    secrets = SECRETS["backstage-auth"]
+    values = copy.deepcopy(values)
+    values["hub"]["extraFiles"]["backstage-settings"]["data"].update(state_dir=str(state), auth=AUTH_MODES[mode])
+    c = render_hub(values, secrets=SECRETS, files_root=tmp_path / "files")
+    settings = kubernetes_settings(values["hub"]["extraFiles"]["backstage-settings"]["data"], cull_timeout=3600,
+                                   environ={"BACKSTAGE_EVENT_PASSWORD": secrets["event-password"]})
+    ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": secrets["admin-password"]})
+    cls = SignupAuthenticator if mode == "signup" else EventPasswordAuthenticator
+    assert c.JupyterHub.authenticator_class == f"backstage.auth.{cls.__name__}"
+    authenticator = cls(config=c)
+
+    def sign_in(password):
+        return asyncio.run(authenticator.get_authenticated_user(None, {"username": "admin", "password": password}))
+
+    assert sign_in(secrets["admin-password"])["name"] == "admin"
+    assert sign_in("not-the-password") is None
+    if mode == "shared-password":
+        assert sign_in(secrets["event-password"]) is None  # the password of the day never makes an admin
