@@ -70,7 +70,7 @@ test-unit: install
 	$(PY) -m pytest tests/unit
 
 bench: install
-	@set -e; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in benchmarks/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 lint: install
 	$(VENV)/bin/ruff check .
