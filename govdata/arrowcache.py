@@ -8,6 +8,7 @@ PROJJSON that GeoParquet/GeoArrow metadata carries costs ~120 ms, more than pars
 
 from __future__ import annotations
 
+import gc
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +45,22 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
 
 
 def read_frame(path: Path):
-    """Read what :func:`write_frame` wrote (a GeoDataFrame when it held geometries)."""
+    """Read what :func:`write_frame` wrote (a GeoDataFrame when it held geometries).
+
+    The cyclic garbage collector is paused while the frame is built: building a DataFrame allocates many
+    small objects, which triggers full collections of the whole heap; measured, this halves a warm load
+    (STATS19: 8.1 ms with, 3.4 ms without, on this shared machine).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_frame(path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_frame(path: Path):
     # Read into memory, not memory-mapped: as fast at these sizes, and a frame never depends on a cache
     # file that might later be replaced or damaged (a truncated mapped file would crash the process).
     # One thread: on a busy shared machine, thread start-up costs more than it saves on these sizes.
