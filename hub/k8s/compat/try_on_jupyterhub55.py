@@ -13,6 +13,8 @@ Usage, from the repository's root::
     python3 -m venv /tmp/jh55
     /tmp/jh55/bin/pip install 'jupyterhub>=5.5,<5.6' pyyaml jsonschema jupyterhub-idle-culler requests
     PYTHONPATH=hub /tmp/jh55/bin/python hub/k8s/compat/try_on_jupyterhub55.py --chart ../shared/z2jh/release-4.4.0
+    PYTHONPATH=hub /tmp/jh55/bin/python hub/k8s/compat/try_on_jupyterhub55.py --chart ../shared/z2jh/release-4.4.0 \
+        --auth-mode shared-password
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[3]
 ADMIN_PASSWORD = "admin-pass-55"  # noqa: S105 - a throwaway hub on loopback
+EVENT_PASSWORD = "password-of-the-day"  # noqa: S105
 
 CONFIG = """
 import sys, tempfile
@@ -42,11 +45,14 @@ from backstage.k8s.hub import ensure_admin, kubernetes_settings
 values = chart_values({chart!r}, {values!r})
 data = values["hub"]["extraFiles"]["backstage-settings"]["data"]
 data["state_dir"] = {state!r}
+data["auth"] = {{"mode": {mode!r}}}
 data["internal_ports"]["share"] = {share}
 values["hub"]["networkPolicy"]["ingress"][0]["ports"][0]["port"] = {share}
-secrets = {{"backstage-hub-db": {{"password": "x"}}, "backstage-auth": {{"admin-password": {password!r}}}}}
+secrets = {{"backstage-hub-db": {{"password": "x"}},
+           "backstage-auth": {{"admin-password": {password!r}, "event-password": {event!r}}}}}
 c.merge(render_hub(values, secrets=secrets, files_root=tempfile.mkdtemp()))
-ensure_admin(kubernetes_settings(data, environ={{}}, cull_timeout=3600), {{"BACKSTAGE_ADMIN_PASSWORD": {password!r}}})
+ensure_admin(kubernetes_settings(data, environ={{"BACKSTAGE_EVENT_PASSWORD": {event!r}}}, cull_timeout=3600),
+             {{"BACKSTAGE_ADMIN_PASSWORD": {password!r}}})
 # local stand-ins for what the chart provides on Kubernetes
 c.JupyterHub.spawner_class = "simple"
 c.JupyterHub.db_url = "sqlite:///{state}/jupyterhub.sqlite"
@@ -123,9 +129,26 @@ def walk(base: str) -> list[tuple[str, object, object]]:
     return steps
 
 
+def walk_event(base: str) -> list[tuple[str, object, object]]:
+    """The shared-password mode: enrolled attendees with the password of the day, the admin with theirs."""
+    steps = [("health", 200, requests.get(f"{base}/hub/health", timeout=10).status_code)]
+    admin, r = _form_login(base, "admin", ADMIN_PASSWORD)
+    steps.append(("admin signs in with their own password", 302, r.status_code))
+    steps.append(("admin with the event password", 403, _form_login(base, "admin", EVENT_PASSWORD)[1].status_code))
+    steps.append(("stranger with the event password", 403, _form_login(base, "mallory", EVENT_PASSWORD)[1].status_code))
+    r = admin.post(f"{base}/hub/api/backstage/enrol", timeout=30,
+                   headers={"X-XSRFToken": admin.cookies.get("_xsrf", path="/hub/") or ""},
+                   json={"group": "event-compat", "attendees": [{"username": "grace", "name": "Grace"}]})
+    steps.append(("enrol API", 200, r.status_code))
+    steps.append(("attendee with the event password", 302, _form_login(base, "grace", EVENT_PASSWORD)[1].status_code))
+    steps.append(("attendee, wrong password", 403, _form_login(base, "grace", "not-today-123")[1].status_code))
+    return steps
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chart", required=True, help="folder with chart 4.4.0's values.yaml and schema")
+    parser.add_argument("--auth-mode", choices=["signup", "shared-password"], default="signup")
     args = parser.parse_args()
     print(f"JupyterHub {jupyterhub.__version__}")  # noqa: T201 - a command-line report
     if not jupyterhub.__version__.startswith("5.5"):
@@ -136,7 +159,7 @@ def main() -> int:
         config = Path(tmp) / "jupyterhub_config.py"
         config.write_text(CONFIG.format(
             hub=str(REPO / "hub"), chart=str(Path(args.chart).resolve()), values=str(REPO / "hub/k8s/values.yaml"),
-            state=tmp, share=share, password=ADMIN_PASSWORD, port=port, hub_port=hub_port, api_port=api_port,
+            state=tmp, share=share, password=ADMIN_PASSWORD, event=EVENT_PASSWORD, mode=args.auth_mode, port=port, hub_port=hub_port, api_port=api_port,
             chp=str(REPO / "node_modules/.bin/configurable-http-proxy")))
         log = open(Path(tmp) / "hub.log", "w")  # noqa: SIM115 - closed below
         hub = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=tmp, stdout=log,
@@ -151,7 +174,11 @@ def main() -> int:
                 except requests.ConnectionError:
                     pass
                 time.sleep(0.5)
-            steps = walk(base)
+            steps = walk(base) if args.auth_mode == "signup" else walk_event(base)
+        except Exception:
+            log.flush()
+            print((Path(tmp) / "hub.log").read_text()[-4000:])  # noqa: T201
+            raise
         finally:
             hub.send_signal(signal.SIGTERM)
             try:
