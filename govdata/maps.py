@@ -109,8 +109,8 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
     legend : str, optional
         The legend's title (default: ``column``).
     tiles : bool or str
-        ``False`` (default) draws no background map; a tile URL template adds one (needs the network
-        or a local tile server, and ``tiles_attribution``).
+        ``False`` (default) draws no background map; ``True`` adds OpenStreetMap tiles (from the
+        network); a tile URL template adds that layer (a local tile server, say) with ``tiles_attribution``.
     k, scheme, palette
         Number of classes, ``"quantiles"``, ``"naturalbreaks"`` or ``"equalinterval"``, and a
         colour-blind-safe palette (``"viridis"``, ``"cividis"``) or a list of colours.
@@ -156,6 +156,9 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
     header = m.get_root().header
     header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
     header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    if tiles is True:  # opt-in OpenStreetMap background (images from the network; the map still draws without)
+        tiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        tiles_attribution = tiles_attribution or "© OpenStreetMap contributors"
     if tiles:
         if not tiles_attribution:
             raise ValueError("a tile layer needs tiles_attribution= (the tile provider's required credit)")

@@ -61,6 +61,9 @@ def test_tiles_need_their_attribution(imd_map_data):
     page = govdata.choropleth(imd_map_data, "Score", tiles="http://tiles.local/{z}/{x}/{y}.png",
                               tiles_attribution="Local tiles").get_root().render()
     assert "tiles.local" in page and "Local tiles" in page
+    osm = govdata.choropleth(imd_map_data, "Score", tiles=True).get_root().render()
+    assert "tile.openstreetmap.org" in osm and "OpenStreetMap contributors" in osm
+    assert _external_assets(osm) == []  # tiles are images fetched by Leaflet, never scripts or styles
 
 
 def test_bad_columns_are_clear_errors(imd_map_data):
