@@ -174,7 +174,7 @@ def _broken(values, change):
         (lambda v: v["hub"]["extraFiles"].pop("backstage-settings"), SECRETS, "signup",
          "hub.extraFiles.backstage-settings"),
         (lambda v: v["hub"]["extraFiles"]["backstage-settings"]["data"].update(mem_limit="2G"), SECRETS, "signup",
-         "set singleuser.memory.limit instead"),
+         "'mem_limit' (set singleuser.memory.limit instead)"),
         (lambda v: v["hub"]["extraFiles"]["backstage-settings"]["data"]["internal_ports"].update(share=0), SECRETS,
          "signup", "internal_ports.share"),
     ],

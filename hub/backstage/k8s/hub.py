@@ -112,10 +112,12 @@ def kubernetes_settings(site: dict, *, environ: dict, cull_timeout: int | None,
     if not isinstance(site, dict):
         raise KubernetesConfigError(f"{source} must hold a mapping of settings, not {type(site).__name__}: "
                                     "fix hub.extraFiles.backstage-settings.data in values.yaml")
-    for key in sorted(set(site) & set(_NOT_ON_KUBERNETES)):
+    misplaced = sorted(set(site) & set(_NOT_ON_KUBERNETES))
+    if misplaced:
         raise KubernetesConfigError(
-            f"{source}: the setting {key!r} has no effect on Kubernetes: remove it from "
-            f"hub.extraFiles.backstage-settings.data and set {_NOT_ON_KUBERNETES[key]} instead")
+            f"{source}: these settings have no effect on Kubernetes; remove them from "
+            "hub.extraFiles.backstage-settings.data: "
+            + "; ".join(f"{key!r} (set {_NOT_ON_KUBERNETES[key]} instead)" for key in misplaced))
     settings = _merge(DEFAULTS, site)  # the settings module's own layering, as on one machine
     if environ.get("BACKSTAGE_EVENT_PASSWORD"):
         settings["auth"]["event_password"] = environ["BACKSTAGE_EVENT_PASSWORD"]
