@@ -2,13 +2,16 @@
 
 Every dataset in the catalog has a pinned public URL and sha256, a licence and the exact attribution
 text; ``load()`` fetches it once (through pooch, verified), tidies it with a versioned recipe and caches
-the parsed table as Parquet, so the next load takes milliseconds.
+the parsed table (Arrow IPC), so the next load takes milliseconds.
 
 Settings (read when used, never at import):
 
 - ``GOVDATA_MIRROR``: a folder or ``http(s)://`` base URL holding the catalog files (hack days, no wifi);
 - ``GOVDATA_CACHE``: the cache folder (default: the user cache folder, ``pooch.os_cache("govdata")``);
 - ``GOVDATA_PROVENANCE_LOG``: a file to which every ``load()``/``fetch()`` appends one JSON line.
+
+A mirror is a folder (or its http(s) copy) of files under their catalog names; ``mirror_copy(id, folder)``
+fills one with exactly what a dataset needs (never the AURN list's non-open geocoded columns).
 
 Examples
 --------

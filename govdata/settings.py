@@ -31,7 +31,7 @@ class GovdataSettings(Configurable):
     ).tag(config=True)
 
     cache_dir = Unicode(
-        help="""Folder for verified downloads and parsed Parquet files. Default: GOVDATA_CACHE, else the
+        help="""Folder for verified downloads and parsed (Arrow IPC) tables. Default: GOVDATA_CACHE, else the
         user cache folder from pooch.os_cache('govdata'). Example: GOVDATA_CACHE=~/.cache/govdata""",
     ).tag(config=True)
 
