@@ -108,3 +108,15 @@ def test_command_line_check_rejects_a_misspelt_key(chart, tmp_path, capsys):
     bad.write_text(yaml.safe_dump({"singleuser": {"memmory": {"limit": "2G"}}}))
     assert main(["check", str(VALUES), str(bad), "--chart", str(chart)]) == 1
     assert "'memmory' was unexpected" in capsys.readouterr().err
+
+
+def test_gallery_container_may_only_switch_users_to_run_submitted_code(docs):
+    """Root with six capabilities, so that the checks' kernels and Voilà run as `nobody`, not as the gallery."""
+    pod = docs[("Deployment", "gallery")]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    caps = container["securityContext"]["capabilities"]
+    assert caps["drop"] == ["ALL"]
+    assert sorted(caps["add"]) == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"]
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["securityContext"]["runAsUser"] == 0 and pod["automountServiceAccountToken"] is False
+    assert "privileged" not in container["securityContext"]

@@ -22,9 +22,11 @@ from backstage.k8s.errors import KubernetesConfigError
 from backstage.k8s.hub import GALLERY_HOST, kubernetes_settings
 from backstage.services import gallery_service
 
-__all__ = ["GALLERY_LABELS", "gallery_manifests", "hub_state_manifests", "manifests", "settings_from_values"]
+__all__ = ["GALLERY_CAPABILITIES", "GALLERY_LABELS", "gallery_manifests", "hub_state_manifests", "manifests", "settings_from_values"]
 
 PART_OF = {"app.kubernetes.io/part-of": "government-backstage"}
+# What the gallery's root process needs to run submitted code as `nobody` and hand it its files.
+GALLERY_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID")
 GALLERY_LABELS = {"app.kubernetes.io/name": "backstage-gallery", **PART_OF}
 HUB_API_PORT = 8081
 PROXY_HTTP_PORT = 8000
@@ -124,7 +126,11 @@ def gallery_manifests(values: Mapping, settings: dict, *, store_size: str = "10G
                 "metadata": {"labels": labels},
                 "spec": {
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000,
+                    # As on a one-machine site run as root, the gallery starts submitted code (the
+                    # checks' kernels, the dashboards' Voilà) as `nobody` (backstage/gallery/runas.py),
+                    # so that code never reads the gallery's token or store: the container starts as
+                    # root with only the capabilities that switching users and owning files need.
+                    "securityContext": {"runAsUser": 0, "runAsGroup": 0,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
                         "name": "gallery",
@@ -139,7 +145,7 @@ def gallery_manifests(values: Mapping, settings: dict, *, store_size: str = "10G
                         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"},
                                       "limits": {"cpu": "2", "memory": "4Gi"}},
                         "securityContext": {"allowPrivilegeEscalation": False,
-                                            "capabilities": {"drop": ["ALL"]}},
+                                            "capabilities": {"drop": ["ALL"], "add": list(GALLERY_CAPABILITIES)}},
                         "volumeMounts": [{"name": "store", "mountPath": state}],
                     }],
                     "volumes": [{"name": "store",
