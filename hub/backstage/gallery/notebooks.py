@@ -30,17 +30,21 @@ def validate_notebook(data: bytes | str | dict, max_bytes: int) -> tuple[nbforma
     NotebookRejected
         If the notebook is too large, not JSON, not nbformat v4, invalid, or has duplicate cell ids.
     """
-    if isinstance(data, dict):
-        raw = json.dumps(data).encode()
+    text_input = isinstance(data, (str, bytes, bytearray))
+    if text_input:
+        raw = data.encode() if isinstance(data, str) else bytes(data)
     else:
-        raw = data.encode() if isinstance(data, str) else data
+        try:
+            raw = json.dumps(data).encode()
+        except (TypeError, ValueError) as e:
+            raise NotebookRejected(f"the notebook is not JSON data ({e})") from e
     if len(raw) > max_bytes:
         raise NotebookRejected(
             f"the notebook is {len(raw):,} bytes, over the {max_bytes:,}-byte limit: "
             "clear large outputs (Kernel > Restart and clear outputs) and submit again"
         )
     try:
-        parsed = json.loads(raw) if not isinstance(data, dict) else data
+        parsed = json.loads(raw) if text_input else data
     except ValueError as e:
         raise NotebookRejected(f"the notebook is not valid JSON ({e}): save it from JupyterLab and retry") from e
     if not isinstance(parsed, dict) or not parsed:

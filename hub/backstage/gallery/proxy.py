@@ -182,6 +182,8 @@ def message_type(message, protocol: str | None = None) -> str | None:
     try:
         if protocol == V1_PROTOCOL:
             count = int.from_bytes(message[:8], "little")
+            if not 3 <= count <= 4096 or 8 * (count + 1) > len(message):
+                return None
             offsets = [int.from_bytes(message[8 * (i + 1): 8 * (i + 2)], "little") for i in range(count)]
             header = message[offsets[1]:offsets[2]]
             return json.loads(header)["msg_type"]
