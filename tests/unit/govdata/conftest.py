@@ -138,3 +138,21 @@ def warm_cache(tmp_path_factory, shared_datasets):
         mp.delenv("GOVDATA_PROVENANCE_LOG", raising=False)
         frames = {entry.id: govdata.load(entry.id) for entry in catalog_entries()}
     yield cache, frames
+
+
+@pytest.fixture
+def aurn_original(shared_datasets, tmp_path):
+    """A file in the AURN original's layout (the original itself is not in the mirror: it carries
+    non-open geocoded columns): an unnamed index, 'UK-AIR ID' ... 'Address', 'Postcode', long floats."""
+    import pandas as pd
+
+    oracle = pd.read_csv(shared_datasets / "defra_aurn_sites_2020.csv")
+    original = pd.DataFrame({
+        "UK-AIR ID": oracle["uk_air_id"], "Site Name": oracle["site_name"],
+        "Environment Type": oracle["environment_type"],
+        "Latitude": oracle["latitude"] + 4e-9, "Longitude": oracle["longitude"] - 4e-9,
+        "Address": "1 Private Rd, Somewhere AB1 2CD, UK", "Postcode": "AB",
+    })
+    path = tmp_path / "aurn_measurement_sites_addresses_postcodes.csv"
+    original.to_csv(path)  # writes the unnamed index column, as the original has
+    return path

@@ -62,17 +62,9 @@ def test_aurn_recipe_keeps_only_open_columns_from_the_mirror_copy(loaded_cache, 
     pd.testing.assert_frame_equal(ours, oracle, check_dtype=False, check_exact=True)
 
 
-def test_aurn_recipe_drops_the_geocoded_columns_of_the_original_layout(shared_datasets, tmp_path):
-    """The pinned original has an unnamed index, 'UK-AIR ID' ... 'Address', 'Postcode' and long floats."""
+def test_aurn_recipe_drops_the_geocoded_columns_of_the_original_layout(shared_datasets, aurn_original):
     oracle = pd.read_csv(shared_datasets / "defra_aurn_sites_2020.csv")
-    original = pd.DataFrame({
-        "UK-AIR ID": oracle["uk_air_id"], "Site Name": oracle["site_name"],
-        "Environment Type": oracle["environment_type"],
-        "Latitude": oracle["latitude"] + 4e-9, "Longitude": oracle["longitude"] - 4e-9,
-        "Address": "1 Private Rd, Somewhere AB1 2CD, UK", "Postcode": "AB",
-    })
-    path = tmp_path / "aurn_measurement_sites_addresses_postcodes.csv"
-    original.to_csv(path)  # writes the unnamed index column, as the original has
+    path = aurn_original
     from govdata.recipes import run_recipe
 
     ours = run_recipe(path, govdata.info("aurn-sites-2020"), lambda other: None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pandas as pd
 import pytest
 
 import govdata
@@ -38,16 +37,8 @@ def test_the_aurn_mirror_carries_only_the_open_columns_file(mirror_env, tmp_path
     assert "Address" not in path.read_text().splitlines()[0]
 
 
-def test_the_open_columns_file_made_from_the_original_layout_matches_its_pinned_hash(shared_datasets, tmp_path):
-    oracle = pd.read_csv(shared_datasets / "defra_aurn_sites_2020.csv")
-    original = pd.DataFrame({
-        "UK-AIR ID": oracle["uk_air_id"], "Site Name": oracle["site_name"],
-        "Environment Type": oracle["environment_type"],
-        "Latitude": oracle["latitude"] + 3e-9, "Longitude": oracle["longitude"] - 3e-9,
-        "Address": "private", "Postcode": "AB",
-    })
-    source = tmp_path / "original.csv"
-    original.to_csv(source)
+def test_the_open_columns_file_made_from_the_original_layout_matches_its_pinned_hash(aurn_original, tmp_path):
+    source = aurn_original
     entry = govdata.info("aurn-sites-2020")
     out = tmp_path / "defra_aurn_sites_2020.csv"
     write_open_columns(run_recipe(source, entry, lambda other: None), out, mirror_distribution(entry))
