@@ -13,13 +13,10 @@ from contextlib import contextmanager
 import pytest
 import requests
 from backstage.kits import KitLinks, build_handout, find_kit
+from backstage.kits.brief import CHROMIUM_ARGS
 from lab import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 
 def git(*args, cwd):
     subprocess.run(["git", "-c", "user.name=Organiser", "-c", "user.email=org@example.org", *args], cwd=cwd,
