@@ -104,13 +104,6 @@ class FileServer:
 
 
 @pytest.fixture
-def file_server(shared_datasets):
-    """A local HTTP mirror serving the shared datasets folder."""
-    with FileServer(folder=shared_datasets) as server:
-        yield server
-
-
-@pytest.fixture
 def mirror_env(gov_env, monkeypatch, shared_datasets):
     """GOVDATA_MIRROR pointing at the shared datasets folder, with an empty cache."""
     monkeypatch.setenv("GOVDATA_MIRROR", str(shared_datasets))
