@@ -119,6 +119,9 @@ def load_resource(url: str, sha256: str | None = None, **read_csv_kwargs) -> pd.
     call and a mismatch is an error; without it, the first download is kept and reused (its hash is
     logged so you can pin it). UTF-8 (with or without BOM) is tried first, then Latin-1.
     """
+    if not str(url).startswith(("http://", "https://")):
+        raise ValueError(f"load_resource needs an http(s):// URL (a portal resource's 'url'), not {url!r}; "
+                         "for a local file use pandas.read_csv")
     conf = settings()
     key = sha256 or hashlib.sha256(url.encode()).hexdigest()
     suffix = Path(urlsplit(url).path).suffix[:10] or ".csv"

@@ -128,3 +128,8 @@ def test_load_resource_downloads_once_verifies_and_caches(portal, shared_dataset
     assert sum(r == "/files/lookup.csv" for r in portal.requests) == 2  # once pinned, once by URL
     with pytest.raises(govdata.HashMismatchError, match="expected 0{64}"):
         govdata.load_resource(url, sha256="0" * 64)
+
+
+def test_load_resource_refuses_what_is_not_a_web_address(gov_env):
+    with pytest.raises(ValueError, match="http"):
+        govdata.load_resource("/etc/passwd")
