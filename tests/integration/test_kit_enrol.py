@@ -128,3 +128,35 @@ def test_check_mode_sends_nothing(tmp_path, capsys, monkeypatch):
     assert code == 2
     assert "line 3: username '9lives' must start with a letter" in out
     assert "1 row(s) ready, 1 bad row(s); nothing sent." in out
+
+
+def test_passwords_of_batches_that_went_through_are_kept_when_the_hub_drops(lab, organiser, tmp_path, capsys,
+                                                                           monkeypatch):
+    import requests
+    from backstage.kits import enrol
+
+    real_post = requests.post
+    calls = []
+
+    def post_then_drop(*args, **kwargs):  # the real hub answers the first batch, then the network drops
+        calls.append(1)
+        if len(calls) > 1:
+            raise requests.ConnectionError("connection reset by peer")
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(enrol, "BATCH", 1)
+    monkeypatch.setattr(enrol.requests, "post", post_then_drop)
+    tag = secrets.token_hex(2)
+    first, second = f"fa{tag}", f"fb{tag}"
+    attendees = tmp_path / "a.csv"
+    attendees.write_text(f"username,name,email\n{first},F A,a@example.org\n{second},F B,b@example.org\n")
+    out_dir = tmp_path / "out"
+    code, out, err = run_kit(capsys, "enrol", "clean-air", str(attendees), "--hub", lab.url,
+                             "--token-file", str(organiser), "--event", f"drop-{tag}", "--out", str(out_dir))
+    assert code == 1 and "does not answer" in err
+    (creds,) = out_dir.glob("credentials-*.csv")
+    rows = list(csv.DictReader(creds.open()))
+    assert [r["username"] for r in rows] == [first]
+    assert "1 account(s) were created before the error" in out
+    assert lab.login(first, rows[0]["password"])
+    assert lab.api("GET", f"/users/{second}").status_code == 404

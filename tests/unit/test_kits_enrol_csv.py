@@ -28,13 +28,15 @@ def test_bad_rows_are_reported_by_spreadsheet_line_number(tmp_path):
         "\n"  # 6 blank: ignored
         "ADA,Ada Again,ada2@example.org\n"  # 7 duplicate after normalising
         "eve,Eve,eve@example.org,extra\n"  # 8 stray comma
-        " Frank_9 ,Frank Nine,frank@example.org\n",  # 9 good, normalised
+        " Frank_9 ,Frank Nine,frank@example.org\n"  # 9 good, normalised
+        f"gus,{'G' * 201},gus@example.org\n",  # 10 name longer than the hub accepts
     )
     roster = read_attendees(path)
     assert [r["username"] for r in roster.good] == ["ada", "frank_9"]
     assert roster.lines == [2, 9]
     bad = {b.line: b.reason for b in roster.bad}
-    assert sorted(bad) == [3, 4, 5, 7, 8]
+    assert sorted(bad) == [3, 4, 5, 7, 8, 10]
+    assert bad[10] == "the name is 201 characters long: use at most 200"
     assert "characters other than" in bad[3] and "bad-name" in bad[3]
     assert bad[4] == "the name is empty"
     assert "'not-an-email' is not an email address" in bad[5]

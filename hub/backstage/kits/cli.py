@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .build import build_handout
 from .catalog import find_kit, list_kits
-from .enrol import event_group, post_enrol, read_attendees, read_token, write_credentials
+from .enrol import EnrolResult, event_group, post_enrol, read_attendees, read_token, write_credentials
 from .errors import KitError
 from .links import KitLinks
 from .mirror import mirror_kit
@@ -72,8 +72,16 @@ def cmd_enrol(args) -> int:
         _say(f"{len(roster.good)} row(s) ready, {len(roster.bad)} bad row(s); nothing sent.")
         return 0 if not roster.bad and roster.good else 2
     token = read_token(Path(args.token_file) if args.token_file else None)
-    result = post_enrol(args.hub, token, group, roster.good, roster.lines)
     names = {a["username"]: a["name"] for a in roster.good}
+    result = EnrolResult(group=group)
+    try:
+        post_enrol(args.hub, token, group, roster.good, roster.lines, result=result)
+    except KitError:
+        # batches that went through before the failure made accounts: keep their passwords
+        saved = write_credentials(Path(args.out), group, args.hub, result.created, names)
+        if saved:
+            _say(f"{len(result.created)} account(s) were created before the error; their passwords are in {saved}.")
+        raise
     creds = write_credentials(Path(args.out), group, args.hub, result.created, names)
     _say(f"Group {result.group}: {len(result.created)} account(s) created, {len(result.existing)} already existed "
          f"(added to the group), {len(roster.bad)} bad row(s) skipped.")

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ("username", "name", "email")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,39}[a-z0-9])?$")  # event-<slug>: what the hub accepts
-BATCH = 50
+BATCH = 50  # attendees per request
+MAX_TEXT = 200  # the hub's limit on a name or an email
 
 
 @dataclass
@@ -95,7 +96,9 @@ def read_attendees(path: Path) -> Roster:
             reasons.append(str(err))
         if not values["name"]:
             reasons.append("the name is empty")
-        if not _EMAIL.match(values["email"]):
+        elif len(values["name"]) > MAX_TEXT:
+            reasons.append(f"the name is {len(values['name'])} characters long: use at most {MAX_TEXT}")
+        if not _EMAIL.match(values["email"]) or len(values["email"]) > MAX_TEXT:
             reasons.append(f"email {values['email']!r} is not an email address")
         if not reasons and username in seen:
             reasons.append(f"username {username!r} is already on line {seen[username]}")
@@ -144,8 +147,15 @@ class EnrolResult:
     existing: list[str] = field(default_factory=list)
 
 
-def post_enrol(hub: str, token: str, group: str, attendees: list[dict], lines: list[int], timeout: float = 60) -> EnrolResult:
+def post_enrol(hub: str, token: str, group: str, attendees: list[dict], lines: list[int], timeout: float = 60,
+               result: EnrolResult | None = None) -> EnrolResult:
     """Send the attendees to ``POST {hub}/hub/api/backstage/enrol`` in batches, with a progress bar.
+
+    Parameters
+    ----------
+    result : EnrolResult, optional
+        Filled in batch by batch, so that a caller still holds the passwords of the batches that
+        went through when a later batch fails.
 
     Raises
     ------
@@ -154,7 +164,7 @@ def post_enrol(hub: str, token: str, group: str, attendees: list[dict], lines: l
     """
     url = hub.rstrip("/").removesuffix("/hub") + "/hub/api/backstage/enrol"
     headers = {"Authorization": f"token {token}"}
-    result = EnrolResult(group=group)
+    result = result if result is not None else EnrolResult(group=group)
     with tqdm(total=len(attendees), desc=f"enrolling into {group}", unit="person") as bar:
         for start in range(0, len(attendees), BATCH):
             batch = attendees[start : start + BATCH]
