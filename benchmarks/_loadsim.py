@@ -39,7 +39,7 @@ import websocket
 log = logging.getLogger(__name__)
 
 __all__ = ["LoadResult", "PersonResult", "ProcessSampler", "StepTimeouts", "percentile", "provision",
-           "run_person", "simulate", "summary_lines"]
+           "result_record", "run_person", "simulate", "summary_lines"]
 
 STEPS = ("login", "spawn", "kernel", "execute", "stop")
 MB = 1024 * 1024
@@ -414,6 +414,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+def result_record(result: LoadResult) -> dict:
+    """The run as plain data (people with their step times, the sampler's peaks in bytes), for JSON."""
+    s = result.sampler
+    return {
+        "ramp": result.ramp, "concurrency": result.concurrency, "wall": result.wall,
+        "in_flight_peak": result.in_flight_peak, "held": result.held, "failures": len(result.failures),
+        "peaks": {"hub_rss": s.hub_peak, "proxy_rss": s.proxy_peak, "servers_rss": s.servers_rss_peak,
+                  "servers": s.servers_peak, "kernels": s.kernels_peak, "available_min": s.available_min,
+                  "samples": s.samples},
+        "people": [{"name": p.name, "arrival": p.arrival, "started": p.started, "seconds": p.seconds,
+                    "failed_step": p.failed_step, "reason": p.reason} for p in result.people],
+        "loadavg": os.getloadavg(),
+    }
+
+
 def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
     """The figures of a run, ending with the contract-6 line ``held: N users, failures: F``."""
     people, failures, s = result.people, result.failures, result.sampler
@@ -429,8 +444,11 @@ def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
     for step in STEPS:
         values = [p.seconds[step] for p in people if step in p.seconds]
         label = {"kernel": "kernel start time"}.get(step, f"{step} time")
+        if not values:
+            lines.append(f"{label}: none completed (n=0)")
+            continue
         lines.append(f"{label}: p50 {percentile(values, 50):.2f} s, p95 {percentile(values, 95):.2f} s, "
-                     f"max {max(values, default=math.nan):.2f} s (n={len(values)})")
+                     f"max {max(values):.2f} s (n={len(values)})")
     waits = [p.started - p.arrival for p in people]
     lines.append(f"queue wait for a free slot: p50 {percentile(waits, 50):.1f} s, max {max(waits, default=0):.1f} s")
     lines.append(f"hub peak memory (RSS): {s.hub_peak / MB:.0f} MB")

@@ -21,6 +21,7 @@ Run: ``.venv/bin/python benchmarks/hub_load.py --users 10 [--ramp 60] [--concurr
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=3600,
                    help="people not started after this many seconds count as failures (default: 3600)")
     p.add_argument("--keep-state", action="store_true", help="keep the lab's state folder (for its log)")
+    p.add_argument("--json", metavar="PATH", default=None,
+                   help="also write every person's step times and the memory peaks to PATH (JSON)")
     return p
 
 
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--ramp must be 0 or more seconds, not {ramp}", file=sys.stderr)
         return 2
 
-    from _loadsim import provision, simulate, summary_lines
+    from _loadsim import provision, result_record, simulate, summary_lines
     from lab import delete_unix_users, running_lab
 
     tag = secrets.token_hex(2)
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     state = Path(tempfile.mkdtemp(prefix="backstage-hub-load-"))
     print(f"hub load: {args.users} users over {ramp:g} s, at most {args.concurrency} at once; "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    result = teardown_problem = None
+    result = teardown_problem = lab_problem = None
     try:
         start = time.monotonic()
         try:
@@ -83,22 +86,34 @@ def main(argv: list[str] | None = None) -> int:
                 passwords = provision(lab, names)
                 print(f"enrolled {len(names)} people in {time.monotonic() - start:.1f} s", flush=True)
                 result = simulate(lab, names, passwords, ramp, args.concurrency, time_limit=args.time_limit)
+                if lab.process.poll() is not None:
+                    lab_problem = f"the lab stopped during the run (backstage up exited with {lab.process.returncode})"
         except AssertionError as e:
             if result is None:
                 raise
-            teardown_problem = str(e).splitlines()[0]  # running_lab's stop checks (time, left-overs)
+            # running_lab checks at exit that the lab stopped in time and left no process
+            teardown_problem = "stopping the lab: " + str(e).splitlines()[0]
     except Exception as e:
         print(f"the benchmark could not run: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     finally:
         deleted = delete_unix_users(unix_prefix)
+        troubled = result is None or result.failures or teardown_problem or lab_problem
+        for log_file in state.glob("lab-*.log") if troubled and not args.keep_state else ():
+            kept = Path(tempfile.gettempdir()) / f"hub-load-{tag}.log"
+            shutil.copyfile(log_file, kept)
+            print(f"the lab's log is kept in {kept}")
         if args.keep_state:
             print(f"state kept in {state}")
         else:
             shutil.rmtree(state, ignore_errors=True)
     print(f"deleted {len(deleted)} Unix users with the prefix {unix_prefix}")
-    if teardown_problem:
-        print(f"warning: stopping the lab: {teardown_problem}")
+    for problem in (lab_problem, teardown_problem):
+        if problem:
+            print(f"warning: {problem}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result_record(result), indent=1))
+        print(f"per-person results written to {args.json}")
     print("\n".join(summary_lines(result)))
     return 0
 

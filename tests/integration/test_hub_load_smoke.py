@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from _loadsim import (  # noqa: E402
     LoadResult,
     ProcessSampler,
     provision,
+    result_record,
     run_person,
     simulate,
     summary_lines,
@@ -45,6 +47,8 @@ def test_two_people_sign_in_spawn_run_code_and_stop_under_the_benchmark(lab):
     assert any(line.startswith("spawn time: p50 ") for line in lines)
     assert any(line.startswith("execute time: p50 ") for line in lines)
     assert any(line.startswith("hub peak memory (RSS): ") for line in lines)
+    record = json.loads(json.dumps(result_record(result)))
+    assert record["held"] == 2 and [p["name"] for p in record["people"]] == names
 
 
 def test_a_refused_sign_in_is_a_counted_failure_with_its_reason_not_a_crash(lab):
