@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 __all__ = ["add_parser", "free_port", "lab_processes", "prepare_state", "run"]
 
 STOP_GRACE = 6.0  # seconds the hub gets to stop everything before the sweep (SIGKILL)
+LINGER = 1.5  # seconds the hub may outlive everything it started
 
 
 def add_parser(subparsers) -> None:
@@ -102,6 +103,29 @@ def _sweep(lab_id: str) -> int:
             pass
     psutil.wait_procs(procs, timeout=2)
     return len(procs)
+
+
+def _wait_for_hub(hub: subprocess.Popen, lab_id: str) -> bool:
+    """Wait for the hub to exit; True if it did (or only lingered in its interpreter's exit).
+
+    Once every other process of the lab is gone for ``LINGER`` seconds, the hub's clean-up is over
+    (it has recorded the stopped servers) and what is left is its interpreter's finalisation, which
+    can take seconds with servers having run: it is ended then.
+    """
+    deadline = time.monotonic() + STOP_GRACE
+    children_gone_at = None
+    while time.monotonic() < deadline:
+        if hub.poll() is not None:
+            return True
+        if not [p for p in lab_processes(lab_id) if p.pid != hub.pid]:
+            children_gone_at = children_gone_at or time.monotonic()
+            if time.monotonic() - children_gone_at > LINGER:
+                log.info("Everything else has stopped; ending the hub's exit")
+                hub.kill()
+                hub.wait()
+                return True
+        time.sleep(0.2)
+    return False
 
 
 def _banner(url: str, admin: str, generated: str | None, state: Path, isolated: bool) -> str:
@@ -181,9 +205,7 @@ def run(args) -> int:
                     proc.terminate()
                 except psutil.NoSuchProcess:
                     pass
-            try:
-                hub.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
+            if not _wait_for_hub(hub, lab_id):
                 log.warning("The hub did not stop within %.0f s: killing it", STOP_GRACE)
                 os.killpg(hub.pid, signal.SIGKILL)
                 hub.wait()

@@ -7,12 +7,13 @@ with the file, the key and the fix, before anything starts.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
 from pathlib import Path
 
-import jsonschema
+import fastjsonschema
 import yaml
 
 log = logging.getLogger(__name__)
@@ -97,14 +98,27 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
+@functools.cache
+def _validator():
+    # fastjsonschema, not jsonschema: importing jsonschema costs seconds (it compiles a URI grammar),
+    # and the hub imports these settings at every start
+    return fastjsonschema.compile(SCHEMA)
+
+
 def validate_settings(settings: dict, source: str = "settings") -> dict:
     """Validate ``settings`` against :data:`SCHEMA`, raising :class:`SettingsError` with a useful message."""
     try:
-        jsonschema.validate(settings, SCHEMA)
-    except jsonschema.ValidationError as e:
-        where = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+        _validator()(settings)
+    except fastjsonschema.JsonSchemaValueException as e:
+        path = list(e.path[1:]) if e.path else []
+        where = ".".join(str(p) for p in path) or "(top level)"
+        value = settings
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        got = f" (got {value!r})" if path and not isinstance(value, dict) else ""
+        message = e.message.replace("data.", "").replace("data ", "")
         raise SettingsError(
-            f"{source}: the setting {where} is invalid: {e.message}. "
+            f"{source}: the setting {where} is invalid: {message}{got}. "
             f"Fix it in {source} (known settings: {', '.join(sorted(SCHEMA['properties']))})."
         ) from None
     auth = settings.get("auth", {})

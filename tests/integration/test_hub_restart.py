@@ -52,7 +52,10 @@ def test_restart_keeps_people_groups_and_shares_and_leaves_no_process(state):
         assert left == [], f"ana's processes left behind: {left}"
 
     with running_lab(folder, admin_password="first-admin-password", **settings) as again:
-        assert again.start_seconds < 30, f"second start took {again.start_seconds:.1f} s"
+        # "the second start is seconds": no slower than the first (which also made the database),
+        # measured in the same run so that a busy machine slows both alike
+        assert again.start_seconds < max(20, 1.5 * first_start), \
+            f"second start took {again.start_seconds:.1f} s (first {first_start:.1f} s)"
         users = {u["name"]: u for u in again.api("GET", "/users").json()}
         assert {"admin", "ana", "ben"} <= set(users)
         assert sorted(users["ana"]["groups"]) == ["officials", "participants"]

@@ -52,3 +52,19 @@ def test_one_person_lab_runs_as_me(tmp_path):
     assert s.home == tmp_path / "ada"
     env = s.user_env({})
     assert env["HOME"] == str(tmp_path / "ada")
+
+
+def test_mem_limit_is_enforced_per_process_with_rlimit_as(tmp_path):
+    import subprocess
+    import sys
+
+    s = _spawner("ada", isolate_users=False, homes_dir=str(tmp_path), mem_limit="1G")
+    s.home.mkdir()
+    code = "import resource, os; print(resource.getrlimit(resource.RLIMIT_AS)[0], os.getcwd())"
+    out = subprocess.run([sys.executable, "-c", code], preexec_fn=s.make_preexec_fn("ada"),
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(1024**3), str(s.home)]
+    # and an allocation beyond it fails inside that process only
+    grab = "b = bytearray(2 * 1024**3)"
+    r = subprocess.run([sys.executable, "-c", grab], preexec_fn=s.make_preexec_fn("ada"), capture_output=True, text=True)
+    assert r.returncode != 0 and "MemoryError" in r.stderr

@@ -1,7 +1,17 @@
-"""Sign-in for the lab: our sign-up authenticator (with approval) and the event's shared password."""
+"""Sign-in for the lab: our sign-up authenticator (with approval) and the event's shared password.
 
-from backstage.auth.event import EventPasswordAuthenticator
-from backstage.auth.signup import SignupAuthenticator
-from backstage.auth.store import SignupStore
+Names are imported on first use, so that ``backstage.auth.store`` (used by the launcher) does not
+pull in JupyterHub.
+"""
+
+import importlib
 
 __all__ = ["EventPasswordAuthenticator", "SignupAuthenticator", "SignupStore"]
+
+_WHERE = {"EventPasswordAuthenticator": "event", "SignupAuthenticator": "signup", "SignupStore": "store"}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"backstage.auth.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'backstage.auth' has no attribute {name!r}")
