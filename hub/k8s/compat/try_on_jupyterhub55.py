@@ -6,6 +6,7 @@ steps, then ``hub.extraConfig``), swaps only what the cluster provides (KubeSpaw
 pod, pod addresses) for local stand-ins, starts JupyterHub 5.5 with the real configurable-http-proxy,
 and walks the sign-in path: sign up, refused until approved, the admin (password from the "Secret")
 approves, the person signs in, the share page (a service in the hub pod) answers through the proxy,
+her server (this repository's jupyterhub-singleuser, i.e. the user image's 6.1.1) starts and answers,
 the enrolment API (`backstage kit enrol`) creates an attendee who can sign in.
 
 Usage, from the repository's root::
@@ -61,6 +62,10 @@ c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
 c.ConfigurableHTTPProxy.command = [{chp!r}]
+# the user image's jupyterhub-singleuser (this repository's environment: JupyterHub 6.1.1), run as root here
+c.Spawner.cmd = [{singleuser!r}]
+c.Spawner.args = list(c.Spawner.args) + ["--allow-root"]
+c.Spawner.http_timeout = 120
 services = []
 for s in c.JupyterHub.services:
     s = dict(s)
@@ -115,6 +120,25 @@ def walk(base: str) -> list[tuple[str, object, object]]:
     steps.append(("ada signs in", 302, r.status_code))
     r = ada.get(f"{base}/services/share/", timeout=20)
     steps.append(("share page through the proxy", 200, r.status_code))
+    # her server: the user image's jupyterhub-singleuser (JupyterHub 6.1.1) against this hub (5.5)
+    r = ada.post(f"{base}/hub/api/users/ada/server", timeout=120,
+                 headers={"X-XSRFToken": ada.cookies.get("_xsrf", path="/hub/") or ""})
+    steps.append(("ada starts her server", True, r.status_code in (201, 202)))
+    for _ in range(120):
+        model = ada.get(f"{base}/hub/api/users/ada", timeout=10,
+                        headers={"X-XSRFToken": ada.cookies.get("_xsrf", path="/hub/") or ""}).json()
+        if model.get("servers", {}).get("", {}).get("ready"):
+            break
+        time.sleep(1)
+    r = ada.get(f"{base}/user/ada/lab", timeout=60)
+    steps.append(("her JupyterLab through the proxy (hub OAuth)", 200, r.status_code))
+    r = ada.get(f"{base}/user/ada/api/status", timeout=20)
+    steps.append(("her server's API with her cookie", 200, r.status_code))
+    r = requests.get(f"{base}/user/ada/api/status", timeout=20)
+    steps.append(("her server's API for a stranger", 403, r.status_code))
+    stop = ada.delete(f"{base}/hub/api/users/ada/server", timeout=60,
+                      headers={"X-XSRFToken": ada.cookies.get("_xsrf", path="/hub/") or ""})
+    steps.append(("ada stops her server", True, stop.status_code in (202, 204)))
     # an organiser's enrolment (what `backstage kit enrol` calls), with the admin's session and XSRF
     r = admin.post(f"{base}/hub/api/backstage/enrol", timeout=30,
                    headers={"X-XSRFToken": admin.cookies.get("_xsrf", path="/hub/") or ""},
@@ -159,6 +183,7 @@ def main() -> int:
         config = Path(tmp) / "jupyterhub_config.py"
         config.write_text(CONFIG.format(
             hub=str(REPO / "hub"), chart=str(Path(args.chart).resolve()), values=str(REPO / "hub/k8s/values.yaml"),
+            singleuser=str(REPO / ".venv/bin/jupyterhub-singleuser"),
             state=tmp, share=share, password=ADMIN_PASSWORD, event=EVENT_PASSWORD, mode=args.auth_mode, port=port, hub_port=hub_port, api_port=api_port,
             chp=str(REPO / "node_modules/.bin/configurable-http-proxy")))
         log = open(Path(tmp) / "hub.log", "w")  # noqa: SIM115 - closed below
