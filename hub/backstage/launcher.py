@@ -72,7 +72,7 @@ def prepare_state(state: Path, admin: str, isolated: bool, password: str | None)
     password_file = state / "admin-password"
     if password:
         store.set_password(admin, password)
-    elif not password_file.exists() or store.get(admin) is None:
+    elif store.get(admin) is None:  # first start without $BACKSTAGE_ADMIN_PASSWORD; later ones keep it
         generated = secrets.token_urlsafe(12)
         _write_private(password_file, generated + "\n")
         store.set_password(admin, generated)
@@ -135,8 +135,10 @@ def _banner(url: str, admin: str, generated: str | None, state: Path, isolated: 
         lines.append(f"(shown once; it is kept in {state / 'admin-password'}, readable by you only)")
     elif os.environ.get("BACKSTAGE_ADMIN_PASSWORD"):
         lines.append(f"Sign in as '{admin}' with the password in $BACKSTAGE_ADMIN_PASSWORD.")
-    else:
+    elif (state / "admin-password").exists():
         lines.append(f"Sign in as '{admin}' with the password in {state / 'admin-password'}.")
+    else:
+        lines.append(f"Sign in as '{admin}' with the $BACKSTAGE_ADMIN_PASSWORD you gave an earlier start.")
     lines.append(f"Others sign up at {url}/hub/signup; approve them at {url}/hub/signups.")
     if not isolated:
         lines.append("Not running as root: this is a one-person lab (every server runs as you, homes under "
