@@ -83,6 +83,9 @@ def test_build_writes_the_whole_handout_for_a_hub(tmp_path, repo):
     assert "<title>Safer roads in Greater Manchester</title>" in page
     assert "<script" not in page and "<link" not in page and "cdn" not in page.lower()
     assert links["nbgitpuller"].replace("&", "&amp;") in page
+    # a QR code (inline SVG) beside each link, for phones in the room
+    assert page.count('<svg') == 2 and page.count('class="qr"') == 2
+    assert "<title>QR code: In the lab (your hub account)</title>" in page
     for question in kit.spec["challenges"]:
         assert question.replace("'", "&#x27;") in page
 

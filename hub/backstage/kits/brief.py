@@ -37,6 +37,9 @@ h3 { font-size: 12pt; break-after: avoid; }
 .facts dt { font-weight: bold; }
 .facts dd { margin: 0; }
 .links { border: 2px solid #b1b4b6; padding: .6em .9em; margin: 1em 0; break-inside: avoid; }
+.links h2 { margin-top: 0; }
+.links .link { display: flex; gap: 1em; align-items: flex-start; break-inside: avoid; }
+.links .qr { flex: none; }
 .links a, .links code { word-break: break-all; font-size: 9pt; }
 code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 9.5pt; }
 pre { background: #f3f2f1; padding: .6em; white-space: pre-wrap; }
@@ -82,7 +85,10 @@ def brief_html(kit: Kit, links: dict[str, str] | None = None) -> str:
     challenges = "".join(f"<li>{e(q)}</li>" for q in spec["challenges"])
     links_html = ""
     if links:
-        items = "".join(f'<p><strong>{e(label)}</strong><br><a href="{e(url)}">{e(url)}</a></p>' for label, url in links.items())
+        items = "".join(
+            f'<div class="link">{qr_svg(url, label)}<p><strong>{e(label)}</strong><br><a href="{e(url)}">{e(url)}</a></p></div>'
+            for label, url in links.items()
+        )
         links_html = f'<section class="links"><h2>Start here</h2>{items}</section>'
     body = render_markdown(kit.brief_path.read_text(encoding="utf-8"))
     return f"""<!DOCTYPE html>
@@ -107,6 +113,13 @@ unless stated; run <code>govdata.attribution()</code> in any notebook for the fu
 </body>
 </html>
 """
+
+
+def qr_svg(url: str, label: str) -> str:
+    """An inline SVG QR code of ``url`` (error correction M), for phones in the room to scan."""
+    import segno
+
+    return segno.make(url, error="m").svg_inline(scale=2, title=f"QR code: {label}", svgclass="qr")
 
 
 def find_chromium() -> str:
