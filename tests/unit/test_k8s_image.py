@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -46,7 +47,8 @@ def _installed(name: str) -> bool:
     return True
 
 
-def _imported_distributions() -> set[str]:
+@functools.lru_cache(maxsize=1)
+def _imported_distributions() -> frozenset[str]:
     """Third-party distributions whose modules the hub-side modules import (in a fresh interpreter)."""
     code = ("import importlib, json, sys\n"
             f"for m in {HUB_SIDE!r}: importlib.import_module(m)\n"
@@ -59,7 +61,7 @@ def _imported_distributions() -> set[str]:
     for module in modules:
         for dist in by_module.get(module, []):
             dists.add(dist.lower().replace("_", "-"))
-    return dists - {"government-backstage"} - set(OPTIONAL)
+    return frozenset(dists - {"government-backstage"} - set(OPTIONAL))
 
 
 def _dockerfile_extras() -> set[str]:
