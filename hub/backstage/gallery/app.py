@@ -143,7 +143,7 @@ class GalleryApp(Application):
         await stop.wait()
         log.info("gallery stopping")
         self.http_server.stop()
-        await self.voila.stop()
+        await asyncio.gather(self.checks.stop(), self.voila.stop())
         self.store.close()
 
 

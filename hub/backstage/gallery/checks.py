@@ -73,6 +73,13 @@ class Checks(LoggingConfigurable):
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def stop(self) -> None:
+        """Cancel running checks (their kernels and Voilà are stopped); they resume at the next start."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=3)
+
     def resume(self) -> None:
         """Re-queue submissions whose checks were interrupted by a restart."""
         for item in self.store.query(status="checking"):
@@ -83,6 +90,8 @@ class Checks(LoggingConfigurable):
         async with self._semaphore:
             try:
                 results = await self._run(submission_id)
+            except asyncio.CancelledError:
+                raise  # stopping: the submission stays "checking" and is resumed at the next start
             except Exception as e:  # a bug in a check must not leave the submission stuck
                 log.exception("checks of %s crashed", submission_id)
                 results = {"error": f"the checks crashed: {e}"}
@@ -125,6 +134,7 @@ class Checks(LoggingConfigurable):
         home = private_home(work / "home", runner)
         source, target = work / "submitted.ipynb", work / "executed.ipynb"
         nbformat.write(nb, source)
+        runner.own(source)  # the service may run with umask 077
         provenance = work / "provenance.jsonl"
         env = child_env(home, GOVDATA_PROVENANCE_LOG=str(provenance))
         argv = [sys.executable, "-m", "backstage.gallery.execute", str(source), str(target),
@@ -132,15 +142,21 @@ class Checks(LoggingConfigurable):
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=work, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             start_new_session=True, **runner.popen_kwargs(),
         )
         try:
-            out, _ = await asyncio.wait_for(proc.communicate(), self.time_limit)
-            result = json.loads(out.decode().strip().splitlines()[-1])
+            out, err = await asyncio.wait_for(proc.communicate(), self.time_limit)
+            lines = out.decode().strip().splitlines()
+            if proc.returncode != 0 or not lines:
+                tail = "\n".join(err.decode(errors="replace").strip().splitlines()[-8:])
+                log.warning("notebook runner failed (%s): %s", proc.returncode, tail)
+                raise ValueError(tail)
+            result = json.loads(lines[-1])
         except TimeoutError:
             result = {"ok": False, "error": f"the notebook did not finish within {self.time_limit:.0f} s"}
-        except (ValueError, IndexError):
-            result = {"ok": False, "error": f"the notebook runner failed (exit code {proc.returncode})"}
+        except (ValueError, IndexError) as e:
+            result = {"ok": False, "error": f"the notebook runner failed (exit code {proc.returncode}): {e}"}
         finally:
             if proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):

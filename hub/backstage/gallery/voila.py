@@ -8,6 +8,7 @@ the gallery proxies to it after its own hub-OAuth check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -118,18 +119,29 @@ class VoilaProcess:
                 raise TimeoutError(f"Voilà did not answer on {url} within {timeout:.0f} s")
             await asyncio.sleep(0.2)
 
-    async def stop(self, grace: float = 5) -> None:
+    async def stop(self, grace: float = 2) -> None:
+        """SIGTERM Voilà (it shuts its kernels down), then SIGKILL whatever of it is left after *grace*."""
+        import psutil
+
         proc, self.proc = self.proc, None
         try:
             if proc is not None and proc.returncode is None:
                 try:
+                    family = psutil.Process(proc.pid).children(recursive=True)
+                except psutil.NoSuchProcess:
+                    family = []
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
+                try:
                     await asyncio.wait_for(proc.wait(), grace)
-                except ProcessLookupError:
-                    pass
                 except TimeoutError:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
                     await proc.wait()
+                _, alive = psutil.wait_procs(family, timeout=0.5)
+                for child in alive:  # kernels run in sessions of their own
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        child.kill()
         finally:
             for folder in [getattr(self, "_config_dir", None), *getattr(self, "cleanup_dirs", [])]:
                 if folder:

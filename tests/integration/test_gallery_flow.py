@@ -1,0 +1,275 @@
+"""The gallery on the real lab: submit, checks, approve, open the dashboard; access rules; hostile inputs."""
+
+import json
+import time
+import uuid
+
+import nbformat
+import pytest
+import requests
+import websocket
+
+pytestmark = pytest.mark.integration
+
+GALLERY = "/services/gallery/"
+WIDGET_CODE = (
+    "import ipywidgets as w\n"
+    "s = w.IntSlider(value=3, description='n')\n"
+    "out = w.Label()\n"
+    "def f(change=None):\n    out.value = f'squared: {s.value ** 2}'\n"
+    "s.observe(f, 'value'); f()\n"
+    "w.VBox([s, out])"
+)
+
+
+def notebook(*sources) -> dict:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return json.loads(nbformat.writes(nb))
+
+
+def auth(token):
+    return {"Authorization": f"token {token}"}
+
+
+def wait_checked(lab, token, submission_id, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = requests.get(f"{lab.url}{GALLERY}api/submissions/{submission_id}", headers=auth(token), timeout=30)
+        assert r.status_code == 200, r.text
+        if r.json()["status"] != "checking":
+            return r.json()
+        time.sleep(1)
+    raise AssertionError(f"checks of {submission_id} did not finish in {timeout} s")
+
+
+def gallery_session(lab, name, groups):
+    """A browser-like session signed in to the hub and, through hub OAuth, to the gallery."""
+    session = lab.create_user(name, groups=groups)
+    r = session.get(f"{lab.url}{GALLERY}", timeout=60)
+    assert r.status_code == 200 and "Dashboards made with UK open data" in r.text, r.text[:500]
+    return session
+
+
+def gallery_xsrf(session):
+    return next(c.value for c in session.cookies if c.name == "_xsrf" and c.path.startswith(GALLERY.rstrip("/")))
+
+
+@pytest.fixture(scope="module")
+def people(lab):
+    suffix = uuid.uuid4().hex[:4]
+    names = {"author": f"ann{suffix}", "other": f"bob{suffix}", "reviewer": f"rev{suffix}", "official": f"off{suffix}"}
+    groups = {"author": ("participants",), "other": ("participants",), "reviewer": ("reviewers",),
+              "official": ("officials",)}
+    for role, name in names.items():
+        lab.create_user(name, groups=groups[role])
+    return {role: {"name": name, "token": lab.token_for(name)} for role, name in names.items()}
+
+
+@pytest.fixture(scope="module")
+def published(lab, people):
+    """A widget notebook submitted by the author, checked, and approved by the reviewer."""
+    title = '"><img src=x onerror=alert(1)> Squares <script>alert(2)</script>'
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["author"]["token"]), timeout=60,
+                      json={"title": title, "summary": "<b>bold?</b>", "topics": ["maths", "<i>x</i>"],
+                            "notebook": notebook(WIDGET_CODE)})
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "checking"
+    item = wait_checked(lab, people["author"]["token"], r.json()["id"])
+    assert item["status"] == "awaiting-review", item["checks"]
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{item['id']}/approve",
+                      headers=auth(people["reviewer"]["token"]), json={}, timeout=120)
+    assert r.status_code == 200, r.text
+    return {"id": item["id"], "title": title, **r.json()}
+
+
+def test_submit_check_approve_then_an_official_opens_the_dashboard_with_a_token(lab, people, published):
+    assert published["url"] == f"{GALLERY}dashboards/{published['slug']}"
+    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=120)
+    assert r.status_code == 200, r.text[:300]
+    assert "jupyter-widgets" in r.text or "application/vnd.jupyter.widget-view+json" in r.text
+    assert r.headers["Content-Security-Policy"].startswith("sandbox allow-scripts")
+    assert "allow-same-origin" not in r.headers["Content-Security-Policy"]
+    assert "cdn.jsdelivr.net" not in r.text
+    # preheated: a second view is served from the pool in well under a second
+    time.sleep(3)
+    start = time.monotonic()
+    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=60)
+    assert r.status_code == 200 and time.monotonic() - start < 1.0
+
+
+def test_the_dashboard_opens_for_a_browser_session_following_the_oauth_redirects(lab, people, published):
+    session = gallery_session(lab, people["official"]["name"], ("officials",))
+    r = session.get(lab.url + published["url"], timeout=120)
+    assert r.status_code == 200 and r.url.endswith(published["url"])
+    assert "kernelId" in r.text
+
+
+def test_the_gallery_page_shows_hostile_text_escaped(lab, people, published):
+    r = requests.get(f"{lab.url}{GALLERY}", headers=auth(people["official"]["token"]), timeout=60)
+    assert r.status_code == 200
+    assert "<script>alert(2)</script>" not in r.text and "<img src=x" not in r.text
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in r.text
+    assert "&lt;i&gt;x&lt;/i&gt;" in r.text
+    r = requests.get(f"{lab.url}{GALLERY}?topic=maths&q=squares", headers=auth(people["official"]["token"]),
+                     timeout=60)
+    assert published["slug"] in r.text
+    r = requests.get(f"{lab.url}{GALLERY}?topic=nothing-like-this", headers=auth(people["official"]["token"]),
+                     timeout=60)
+    assert published["slug"] not in r.text
+
+
+def test_only_reviewers_decide_and_participants_see_only_their_own_details(lab, people, published):
+    other, official = people["other"]["token"], people["official"]["token"]
+    for token in (other, official, people["author"]["token"]):
+        for action in ("approve", "reject", "unpublish"):
+            r = requests.post(f"{lab.url}{GALLERY}api/submissions/{published['id']}/{action}", headers=auth(token),
+                              json={"reason": "no"}, timeout=30)
+            assert r.status_code == 403, (action, r.text)
+    r = requests.get(f"{lab.url}{GALLERY}api/submissions/{published['id']}", headers=auth(other), timeout=30)
+    assert r.status_code == 404
+    r = requests.get(f"{lab.url}{GALLERY}api/submissions/{published['id']}", headers=auth(people["author"]["token"]),
+                     timeout=30)
+    assert r.status_code == 200 and r.json()["checks"]["execution"]["ok"]
+    r = requests.get(f"{lab.url}{GALLERY}review", headers=auth(other), timeout=30)
+    assert r.status_code == 403
+    r = requests.get(f"{lab.url}{GALLERY}submissions/{published['id']}/preview.html", headers=auth(other), timeout=30)
+    assert r.status_code == 404
+    # no group, no gallery
+    lab.create_user(f"nogroup{uuid.uuid4().hex[:4]}")
+    stranger = lab.token_for(next(n for n in lab.passwords if n.startswith("nogroup")))
+    r = requests.get(lab.url + published["url"], headers=auth(stranger), timeout=30)
+    assert r.status_code == 403
+
+
+def _count(lab, people):
+    r = requests.get(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["reviewer"]["token"]), timeout=30)
+    return len(r.json()["submissions"])
+
+
+DUPLICATE = notebook("a = 1", "b = 2")
+DUPLICATE["cells"][1]["id"] = DUPLICATE["cells"][0]["id"]
+
+
+@pytest.mark.parametrize("body, code, message", [
+    ({"title": "t", "notebook": {}}, 400, "empty"),
+    ({"title": "t", "notebook": {"nbformat": 4, "cells": "nope"}}, 400, "not valid nbformat"),
+    ({"title": "t", "notebook": DUPLICATE}, 400, "repeats the cell id"),
+    ({"title": "t", "notebook": notebook("x = '" + "a" * (6 * 1024 * 1024) + "'")}, 413, "larger than"),
+    ({"title": "t", "path": "../other/x.ipynb"}, 400, ".."),
+    ({"title": "t", "path": "%2e%2e%2fx.ipynb"}, 400, "percent-encoding"),
+    ({"title": "t", "path": "/etc/passwd"}, 400, "absolute"),
+    ({"title": "", "notebook": notebook("1")}, 400, "title"),
+    ({"title": "t"}, 400, "either|'notebook'"),
+])
+def test_hostile_submissions_are_refused_and_nothing_is_stored(lab, people, body, code, message):
+    before = _count(lab, people)
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["author"]["token"]), json=body,
+                      timeout=60)
+    assert r.status_code == code, r.text[:300]
+    import re
+    assert re.search(message, r.json()["error"]), r.json()
+    assert _count(lab, people) == before
+
+
+def test_a_cookie_post_without_xsrf_is_refused_and_with_it_accepted(lab, people):
+    session = gallery_session(lab, people["author"]["name"], ("participants",))
+    before = _count(lab, people)
+    body = {"title": "via cookie", "notebook": notebook("1 + 1")}
+    r = session.post(f"{lab.url}{GALLERY}api/submissions", json=body, timeout=60)
+    assert r.status_code == 403 and "XSRF" in r.json()["error"]
+    assert _count(lab, people) == before
+    r = session.post(f"{lab.url}{GALLERY}api/submissions", json=body, headers={"X-XSRFToken": gallery_xsrf(session)},
+                     timeout=60)
+    assert r.status_code == 201, r.text
+    # the submit form too
+    r = session.post(f"{lab.url}{GALLERY}submit", data={"title": "form", "path": "x.ipynb"}, timeout=60)
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["dashboards/..%2f..%2fhub%2fapi", "dashboards/%2e%2e%2f%2e%2e%2fhub",
+                                  "dashboards/voila/files/x.ipynb", "dashboards/voila/render/x.ipynb",
+                                  "dashboards/voila/tree", "dashboards/nope", "dashboards/%2fetc%2fpasswd",
+                                  "dashboards/voila/static/..%2f..%2fapp.py"])
+def test_hostile_dashboard_paths_get_nothing(lab, people, published, path):
+    r = requests.get(f"{lab.url}{GALLERY}{path}", headers=auth(people["official"]["token"]), timeout=30,
+                     allow_redirects=False)
+    assert r.status_code in (400, 403, 404), (path, r.status_code)
+
+
+def _kernel_id(lab, people, published):
+    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=120)
+    import re
+    return re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', r.text).group(1)
+
+
+def _ws(lab, kernel_id, subprotocols=None):
+    url = lab.url.replace("http://", "ws://") + f"{GALLERY}dashboards/api/kernels/{kernel_id}/channels"
+    return websocket.create_connection(url + f"?session_id={uuid.uuid4()}", timeout=20, subprotocols=subprotocols)
+
+
+def test_execute_request_on_the_dashboard_kernel_websocket_is_refused(lab, people, published, tmp_path):
+    marker = f"/tmp/gallery-exec-{uuid.uuid4().hex}"
+    ws = _ws(lab, _kernel_id(lab, people, published))
+    msg = {"header": {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "x", "session": "s",
+                      "version": "5.3", "date": "2026-01-01T00:00:00Z"},
+           "parent_header": {}, "metadata": {}, "channel": "shell",
+           "content": {"code": f"open({marker!r}, 'w').write('pwned')", "silent": False}}
+    ws.send(json.dumps(msg))
+    closed_with = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            opcode, data = ws.recv_data()
+        except websocket.WebSocketConnectionClosedException:
+            break
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            closed_with = int.from_bytes(data[:2], "big")
+            break
+        assert b"execute_reply" not in data
+    assert closed_with == 1008
+    time.sleep(2)
+    import os
+    assert not os.path.exists(marker)
+
+
+def test_a_kernel_not_handed_out_with_a_page_cannot_be_reached(lab):
+    ws = _ws(lab, str(uuid.uuid4()))
+    with pytest.raises(websocket.WebSocketConnectionClosedException):
+        for _ in range(5):
+            ws.recv()
+
+
+def test_submit_by_path_reads_the_submitters_own_server(lab, people):
+    session = gallery_session(lab, people["author"]["name"], ("participants",))
+    server = lab.spawn(session)
+    token = people["author"]["token"]
+    r = requests.put(f"{server}/api/contents/dash.ipynb", headers=auth(token), timeout=30,
+                     json={"type": "notebook", "content": notebook("print('from my server')")})
+    assert r.status_code in (200, 201), r.text
+    page = session.get(f"{lab.url}{GALLERY}submit", timeout=60)
+    assert "dash.ipynb" in page.text
+    r = session.post(f"{lab.url}{GALLERY}submit", timeout=60,
+                     data={"title": "From my server", "summary": "", "topics": "", "path": "dash.ipynb",
+                           "_xsrf": gallery_xsrf(session)})
+    assert r.status_code == 200 and "From my server" in r.text, r.text[:500]
+    mine = requests.get(f"{lab.url}{GALLERY}api/submissions", headers=auth(token), timeout=30).json()["submissions"]
+    assert any(s["title"] == "From my server" for s in mine)
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(token), timeout=60,
+                      json={"title": "missing", "path": "nope/missing.ipynb"})
+    assert r.status_code == 404 and "no notebook" in r.json()["error"]
+    lab.api("DELETE", f"/users/{people['author']['name']}/server")
+
+
+def test_unpublish_takes_the_dashboard_down(lab, people, published):
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{published['id']}/unpublish",
+                      headers=auth(people["reviewer"]["token"]), json={"reason": ""}, timeout=60)
+    assert r.status_code == 409 and "reason" in r.json()["error"]
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{published['id']}/unpublish",
+                      headers=auth(people["reviewer"]["token"]), json={"reason": "out of date"}, timeout=120)
+    assert r.status_code == 200
+    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=30)
+    assert r.status_code == 404
+    r = requests.get(f"{lab.url}{GALLERY}api/submissions/{published['id']}", headers=auth(people["author"]["token"]),
+                     timeout=30)
+    assert r.json()["status"] == "unpublished" and r.json()["comments"][-1]["text"] == "out of date"
