@@ -7,6 +7,8 @@ import sys
 
 from backstage.roles import CULLER_SERVICE, GALLERY_SERVICE, REVIEW_SCOPE, SHARE_PAGE_SCOPES, SHARE_SERVICE
 
+SERVICE_START_TIMEOUT = 120  # seconds
+
 __all__ = ["culler_service", "gallery_available", "gallery_service", "managed_services", "share_service"]
 
 
@@ -91,4 +93,6 @@ def managed_services(settings: dict) -> list[dict]:
     wanted = settings.get("gallery", "auto")
     if wanted is True or (wanted == "auto" and gallery_available()):
         services.append(gallery_service(settings))
-    return [s for s in services if s]
+    # the hub gives up (and exits) when a service does not answer in time: 30 s by default,
+    # too short for the gallery's start on a busy 2-core machine
+    return [{"timeout": SERVICE_START_TIMEOUT, **s} for s in services if s]

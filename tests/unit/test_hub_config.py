@@ -164,3 +164,9 @@ def test_config_file_layers_escape_hatch_last(tmp_path, monkeypatch):
     culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
     assert "--timeout=120" in culler["command"]
     assert c.JupyterHub.db_url == f"sqlite:///{tmp_path / 'jupyterhub.sqlite'}"
+
+
+def test_services_get_time_to_start_on_a_busy_machine():
+    c = build_config(settings(gallery=True))
+    assert {s["name"] for s in c.JupyterHub.services} == {"idle-culler", "share", "gallery"}
+    assert all(s["timeout"] >= 60 for s in c.JupyterHub.services)
