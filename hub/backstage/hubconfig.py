@@ -70,10 +70,13 @@ def build_config(settings: dict) -> Config:
     mode = auth["mode"]
     c.JupyterHub.authenticator_class = auth.get("authenticator_class") if mode == "oauthenticator" else _AUTHENTICATORS[mode]
     c.Authenticator.allow_all = False
-    c.Authenticator.any_allow_config = True  # our authenticators allow approved sign-ups and group members
     c.Authenticator.admin_users = set(admins)
     c.JupyterHub.template_vars = {"backstage_signup": mode in ("signup", "open-signup")}
     store = str(state / "signups.sqlite")
+    if mode != "oauthenticator":
+        # ours allow approved sign-ups and group members (an OAuthenticator needs e.g. allowed_groups
+        # in jupyterhub_config.d/, and JupyterHub's warning stays on to say so)
+        c.Authenticator.any_allow_config = True
     if mode in ("signup", "open-signup"):
         c.SignupAuthenticator.store_path = store
         c.SignupAuthenticator.open_signup = mode == "open-signup"

@@ -62,6 +62,8 @@ def test_auth_modes(mode, cls):
     assert c.Authenticator.allow_all is False
     if mode == "open-signup":
         assert c.SignupAuthenticator.open_signup is True
+    # JupyterHub's "nobody may sign in" warning stays on for an OAuthenticator without allow config
+    assert ("any_allow_config" in c.Authenticator) == (mode != "oauthenticator")
     if mode == "shared-password":
         assert c.EventPasswordAuthenticator.user_password == "password-of-the-day"
         assert c.JupyterHub.template_vars["backstage_signup"] is False
