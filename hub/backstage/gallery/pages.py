@@ -24,7 +24,7 @@ PAGE_CSP = (
     "frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
 STATUS_TAGS = {
-    "checking": "govuk-tag--blue", "checks-failed": "govuk-tag--red", "awaiting-review": "govuk-tag--yellow",
+    "checks-failed": "govuk-tag--red", "awaiting-review": "govuk-tag--yellow",
     "published": "govuk-tag--green", "rejected": "govuk-tag--red", "unpublished": "govuk-tag--grey",
     "superseded": "govuk-tag--grey",
 }

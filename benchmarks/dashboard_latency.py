@@ -1,0 +1,235 @@
+"""Dashboard latency: plain ``voila notebook.ipynb`` (cold) against the gallery's published dashboard.
+
+Same machine, same run, same notebook (``notebooks/06-build-a-dashboard.ipynb``: pandas, ipywidgets
+and a map):
+
+1. **cold Voilà**: a standalone ``voila notebook.ipynb``; every page view starts a kernel and runs the
+   notebook. Time to first byte (HTTP) and time until the widgets are rendered in Chromium.
+2. **gallery**: a real lab (``tests/lab.py``: hub, proxy, gallery service), the notebook submitted,
+   checked and approved, then served from the preheated pool behind hub OAuth. Same two figures,
+   the browser signed in as an official.
+3. **load**: 20 concurrent viewers for a minute (each opens the dashboard with a hub token, reads it
+   for 20-40 s, then closes it as a browser does); errors and the 95th percentile of page latency;
+   then the dashboard kernels left (should return to the pool size).
+
+Last line: ``ratio: N`` = cold time-to-widgets / gallery time-to-widgets (target: 5 or more).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "hub"))
+
+NOTEBOOK = REPO / "notebooks" / "06-build-a-dashboard.ipynb"
+WIDGETS = ".jupyter-widgets"
+VIEWS = 3
+VIEWERS, LOAD_SECONDS = 20, 60
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def ttfb(url: str, headers: dict) -> float:
+    start = time.monotonic()
+    with requests.get(url, headers=headers, stream=True, timeout=300) as r:
+        r.raise_for_status()
+        next(r.iter_content(1))
+        return time.monotonic() - start
+
+
+def time_to_widgets(context, url: str) -> float:
+    page = context.new_page()
+    try:
+        start = time.monotonic()
+        page.goto(url, wait_until="commit", timeout=300_000)
+        page.wait_for_selector(WIDGETS, state="visible", timeout=300_000)
+        return time.monotonic() - start
+    finally:
+        page.close()
+
+
+def cold_voila(playwright, notebook: Path) -> dict:
+    import asyncio
+
+    from backstage.gallery.voila import VoilaProcess
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-cold-"))
+    shutil.copy(notebook, folder / "dashboard.ipynb")
+    voila = VoilaProcess(str(folder / "dashboard.ipynb"), base_url="/")
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(voila.start(120))
+    profile = tempfile.mkdtemp(prefix="bench-chromium-")
+    try:
+        first_bytes = [ttfb(voila.url, voila.auth_header) for _ in range(VIEWS)]
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True,
+            extra_http_headers=voila.auth_header)
+        widgets = [time_to_widgets(context, voila.url) for _ in range(VIEWS)]
+        context.close()
+    finally:
+        loop.run_until_complete(voila.stop())
+        loop.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(profile, ignore_errors=True)
+    return {"ttfb": statistics.median(first_bytes), "widgets": statistics.median(widgets)}
+
+
+def publish(lab, notebook: Path, author: str, reviewer: str) -> str:
+    body = {"title": "Benchmark dashboard", "summary": "pandas, ipywidgets and a map", "topics": ["benchmark"],
+            "notebook": json.loads(notebook.read_text())}
+    r = requests.post(f"{lab.url}/services/gallery/api/submissions", json=body, timeout=120,
+                      headers={"Authorization": f"token {author}"})
+    r.raise_for_status()
+    sid = r.json()["id"]
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        item = requests.get(f"{lab.url}/services/gallery/api/submissions/{sid}", timeout=60,
+                            headers={"Authorization": f"token {author}"}).json()
+        if item["status"] != "checking":
+            break
+        time.sleep(2)
+    if item["status"] != "awaiting-review":
+        raise SystemExit(f"the benchmark notebook failed its checks: {item['checks']}")
+    r = requests.post(f"{lab.url}/services/gallery/api/submissions/{sid}/approve", json={}, timeout=300,
+                      headers={"Authorization": f"token {reviewer}"})
+    r.raise_for_status()
+    return lab.url + r.json()["url"]
+
+
+def dashboard_kernels(lab_id: str) -> int:
+    count = 0
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if "ipykernel" in cmd and proc.environ().get("BACKSTAGE_LAB_ID") == lab_id:
+                parent = " ".join(proc.parent().cmdline()) if proc.parent() else ""
+                count += "-m voila" in parent
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return count
+
+
+def load(url: str, token: str) -> dict:
+    latencies, errors = [], []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + LOAD_SECONDS
+    shutdown = url.rsplit("/dashboards/", 1)[0] + "/dashboards/voila/api/shutdown/"
+
+    def viewer(n):
+        rng = random.Random(n)
+        session = requests.Session()
+        time.sleep(rng.uniform(0, 3))
+        while time.monotonic() < stop_at:
+            start = time.monotonic()
+            try:
+                r = session.get(url, headers={"Authorization": f"token {token}"}, timeout=120)
+                took = time.monotonic() - start
+                kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', r.text)
+                with lock:
+                    latencies.append(took)
+                    if r.status_code != 200 or not kernel:
+                        errors.append(f"{r.status_code}")
+                time.sleep(min(rng.uniform(20, 40), max(0.0, stop_at - time.monotonic())))
+                if kernel:  # the page closes: the browser tells Voilà to shut its kernel down
+                    session.post(shutdown + kernel.group(1), headers={"Origin": "null"}, timeout=60)
+            except requests.RequestException as e:
+                with lock:
+                    errors.append(type(e).__name__)
+
+    threads = [threading.Thread(target=viewer, args=(n,)) for n in range(VIEWERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    p95 = latencies[max(0, math_ceil(0.95 * len(latencies)) - 1)] if latencies else float("nan")
+    return {"views": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors)), "p95": p95,
+            "median": statistics.median(latencies) if latencies else float("nan")}
+
+
+def math_ceil(x: float) -> int:
+    return int(-(-x // 1))
+
+
+def sign_in(page, lab, name, password):
+    page.goto(f"{lab.url}/hub/login?next=/services/gallery/")
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+    page.wait_for_url("**/services/gallery/*")
+
+
+def main() -> int:
+    from lab import delete_unix_users, running_lab
+    from playwright.sync_api import sync_playwright
+
+    notebook = NOTEBOOK
+    if not notebook.exists():
+        raise SystemExit(f"{notebook} is missing: the benchmark measures that starter dashboard")
+    os.environ.setdefault("GOVDATA_MIRROR", str(REPO.parent / "shared" / "datasets"))
+    state = Path(tempfile.mkdtemp(prefix="bench-lab-"))
+    prefix = f"bd{random.randrange(16**3):03x}-"
+    with sync_playwright() as playwright:
+        cold = cold_voila(playwright, notebook)
+        print(f"cold voila: ttfb {cold['ttfb']:.3f} s, time to widgets {cold['widgets']:.3f} s (median of {VIEWS})")
+        try:
+            with running_lab(state, user_prefix=prefix) as lab:
+                sessions = {role: lab.create_user(f"bench{role}", groups=(group,)) for role, group in
+                            (("author", "participants"), ("reviewer", "reviewers"), ("official", "officials"))}
+                tokens = {role: lab.token_for(s.username) for role, s in sessions.items()}
+                url = publish(lab, notebook, tokens["author"], tokens["reviewer"])
+                pool = int(os.environ.get("BENCH_POOL_SIZE", "2"))
+                time.sleep(15)  # the pool fills after the approval's Voilà reload
+                first_bytes = []
+                for _ in range(VIEWS):
+                    first_bytes.append(ttfb(url, {"Authorization": f"token {tokens['official']}"}))
+                    time.sleep(8)  # let the pool refill, as between two officials' visits
+                profile = tempfile.mkdtemp(prefix="bench-chromium-")
+                context = playwright.chromium.launch_persistent_context(
+                    profile, executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+                page = context.new_page()
+                sign_in(page, lab, "benchofficial", sessions["official"].password)
+                page.close()
+                widgets = []
+                for _ in range(VIEWS):
+                    widgets.append(time_to_widgets(context, url))
+                    time.sleep(8)
+                context.close()
+                shutil.rmtree(profile, ignore_errors=True)
+                gallery = {"ttfb": statistics.median(first_bytes), "widgets": statistics.median(widgets)}
+                print(f"gallery dashboard: ttfb {gallery['ttfb']:.3f} s, time to widgets {gallery['widgets']:.3f} s "
+                      f"(median of {VIEWS}, preheated pool)")
+                result = load(url, tokens["official"])
+                print(f"load: {VIEWERS} viewers for {LOAD_SECONDS} s: {result['views']} views, "
+                      f"errors: {result['errors']} {result['error_kinds'] or ''}, "
+                      f"p95 {result['p95']:.3f} s, median {result['median']:.3f} s")
+                deadline = time.monotonic() + 120
+                kernels = dashboard_kernels(lab.lab_id)
+                while kernels != pool and time.monotonic() < deadline:
+                    time.sleep(3)
+                    kernels = dashboard_kernels(lab.lab_id)
+                print(f"dashboard kernels after the load: {kernels} (pool size {pool})")
+        finally:
+            delete_unix_users(prefix)
+            shutil.rmtree(state, ignore_errors=True)
+    print(f"ratio: {cold['widgets'] / gallery['widgets']:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
