@@ -260,8 +260,10 @@ def _wait_healthy(lab: Lab, timeout: float) -> None:
 
 @contextmanager
 def running_lab(state_dir, *, admin_password: str | None = None, env: dict | None = None,
-                start_timeout: float = START_TIMEOUT, **settings):
+                start_timeout: float = START_TIMEOUT, run_as: str | None = None, **settings):
     """Run ``backstage up`` on a free port with state in ``state_dir``; yield a :class:`Lab`.
+
+    ``run_as`` names an ordinary Unix user to run the lab as (the one-person lab; needs root).
 
     At exit the lab is stopped with SIGTERM; the context manager then asserts that it stopped
     within 10 s and that no process of the lab (hub, proxy, services, servers, kernels) is left.
@@ -270,6 +272,8 @@ def running_lab(state_dir, *, admin_password: str | None = None, env: dict | Non
     state_dir.mkdir(parents=True, exist_ok=True)
     if settings:
         (state_dir / "settings.yaml").write_text(yaml.safe_dump(settings))
+        if run_as:
+            os.chown(state_dir / "settings.yaml", pwd.getpwnam(run_as).pw_uid, pwd.getpwnam(run_as).pw_gid)
     admin_password = admin_password or secrets.token_urlsafe(16)
     port = free_port()
     lab_id = f"test-{uuid.uuid4().hex}"
@@ -277,8 +281,10 @@ def running_lab(state_dir, *, admin_password: str | None = None, env: dict | Non
                  "BACKSTAGE_ADMIN_PASSWORD": admin_password, "BACKSTAGE_LAB_ID": lab_id}
     log_path = state_dir / f"lab-{port}.log"
     with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log_file:
+        who = {"user": run_as, "group": pwd.getpwnam(run_as).pw_gid, "extra_groups": []} if run_as else {}
         process = subprocess.Popen([str(BACKSTAGE), "up"], cwd=REPO, env=child_env, stdout=log_file,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   **who)
     lab = Lab(f"http://127.0.0.1:{port}", state_dir, admin_password, process, log_path, lab_id, settings)
     try:
         started = time.monotonic()

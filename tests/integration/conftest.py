@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +43,20 @@ def tokens(lab, people):
     out = {name: lab.token_for(name) for name in people}
     out["admin"] = lab.admin_token
     return out
+
+
+@pytest.fixture
+def plain_user():
+    """A throwaway ordinary Unix user (and its home) to run a one-person lab as; removed afterwards."""
+    assert os.geteuid() == 0, "this test makes an ordinary Unix user to run the lab as: run the tests as root"
+    name = f"bkplain{secrets.token_hex(2)}"
+    home = Path(tempfile.mkdtemp(prefix="backstage-plain-"))
+    subprocess.run(["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/usr/sbin/nologin",
+                    "--user-group", name], check=True, capture_output=True)
+    entry = pwd.getpwnam(name)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    os.chmod(home, 0o700)
+    yield entry, home
+    subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+    subprocess.run(["userdel", name], check=False, capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
