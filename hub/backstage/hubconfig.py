@@ -104,7 +104,9 @@ def build_config(settings: dict) -> Config:
     c.Spawner.args = [f"--HubOAuth.cache_max_age={REVOKE_WITHIN}"]
     c.Spawner.mem_limit = settings.get("mem_limit")
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "GOVDATA_MIRROR", "BACKSTAGE_LAB_ID"]
-    c.Spawner.http_timeout = 60
+    # a room arriving at once on a small machine: 16 spawns together took 60-72 s each here (CPU-bound;
+    # benchmarks/hub_load.py), so wait as long for a server to answer as for it to start
+    c.Spawner.http_timeout = 120
     c.Spawner.start_timeout = 120
     # stop quickly (Ctrl-C ends everything within 10 s): Jupyter Server only asks for confirmation on
     # SIGINT, so SIGTERM follows after 1 s (a clean shutdown of its kernels), SIGKILL 3 s later

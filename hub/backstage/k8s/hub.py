@@ -320,7 +320,10 @@ def configure_hub(c, get_config, get_secret_value=None, environ: dict | None = N
     settings = kubernetes_settings(_read_site(path), environ=env, cull_timeout=cull_timeout, source=str(path))
     apply_lab_config(c, build_config(settings), settings=settings, environ=env)
     ensure_admin(settings, env)
-    if env is os.environ:
+    if env is os.environ:  # inside the hub pod: the same JupyterHub fix as the local lab's config
+        from backstage import patches
+
+        patches.apply()
         os.environ.pop("BACKSTAGE_ADMIN_PASSWORD", None)  # the store has its hash; nothing else needs it
     log.info("Government Backstage: sign-in %r, %d groups, %d roles, services %s",
              settings["auth"]["mode"], len(c.JupyterHub.load_groups), len(c.JupyterHub.load_roles),
