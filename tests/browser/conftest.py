@@ -17,7 +17,9 @@ CHROMIUM_ARGS = [
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API runs an event loop in the main thread while it is
+# open, which breaks every later test that uses asyncio.run() or its own sync_playwright().
+@pytest.fixture(scope="package")
 def playwright():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}: apt-get install chromium (make install does)")
