@@ -128,23 +128,35 @@ class GalleryApp(Application):
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
         )
 
+    async def _start_parts(self) -> None:
+        try:
+            await self.voila.start()
+        except (RuntimeError, TimeoutError):
+            log.exception("the dashboards' Voilà did not start: stopping the gallery")
+            raise
+        self.checks.resume()
+
     async def start_async(self) -> None:
         AsyncHTTPClient.configure(None, max_clients=200)
-        await self.voila.start()
-        self.checks.resume()
-        url = urlparse(self.service_url)
-        app = self.make_web_app()
-        self.http_server = app.listen(url.port, url.hostname, max_body_size=self.checks.max_notebook_bytes * 2)
-        log.info("gallery listening on %s", self.service_url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        url = urlparse(self.service_url)
+        app = self.make_web_app()
+        # Listen at once (the hub waits for the service); dashboards answer 503 until Voilà is up.
+        self.http_server = app.listen(url.port, url.hostname, max_body_size=self.checks.max_notebook_bytes * 2)
+        log.info("gallery listening on %s", self.service_url)
+        starting = asyncio.ensure_future(self._start_parts())
+        starting.add_done_callback(lambda t: t.cancelled() or t.exception() is None or stop.set())
         await stop.wait()
         log.info("gallery stopping")
+        starting.cancel()
         self.http_server.stop()
         await asyncio.gather(self.checks.stop(), self.voila.stop())
         self.store.close()
+        if starting.done() and not starting.cancelled() and starting.exception() is not None:
+            raise SystemExit(1)
 
 
 def create_app(argv: list[str] | None = None, **config) -> GalleryApp:

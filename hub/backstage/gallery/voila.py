@@ -148,6 +148,15 @@ class VoilaProcess:
                     shutil.rmtree(folder, ignore_errors=True)
 
 
+async def _start_or_stop(process: VoilaProcess, timeout: float) -> None:
+    """Start *process*; if that fails or is cancelled (the gallery stopping), leave nothing running."""
+    try:
+        await process.start(timeout)
+    except BaseException:
+        await asyncio.shield(process.stop())
+        raise
+
+
 def _private_dir() -> str:
     return tempfile.mkdtemp(prefix="backstage-voila-")
 
@@ -241,8 +250,9 @@ class VoilaPool(LoggingConfigurable):
 
     async def start(self) -> None:
         async with self._lock:
-            self.current = self._process(self.port)
-            await self.current.start(self.startup_timeout)
+            process = self._process(self.port)
+            await _start_or_stop(process, self.startup_timeout)
+            self.current = process
 
     async def reload(self) -> None:
         """Start a fresh Voilà that sees the current publications, switch to it, stop the old one.
@@ -252,7 +262,7 @@ class VoilaPool(LoggingConfigurable):
         """
         async with self._lock:
             new = self._process(0 if self.current and self.current.port == self.port else self.port)
-            await new.start(self.startup_timeout)
+            await _start_or_stop(new, self.startup_timeout)
             old, self.current = self.current, new
         if old is not None:
             self._retiring.add(old)
