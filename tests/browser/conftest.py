@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -14,7 +13,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 # Package scope, not session: Playwright's sync API runs an event loop in the main thread while it is
@@ -55,27 +53,3 @@ def new_context(playwright):
 def browser(new_context):
     """One Chromium context for the test."""
     return new_context()
-
-
-def is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    return not url.startswith(("http:", "https:", "ws:", "wss:")) or host in ("127.0.0.1", "localhost", "::1")
-
-
-def sign_in(page, lab, name: str, password: str, next_path: str = "/services/gallery/"):
-    """Sign in through the hub's real login form and land on ``next_path``."""
-    page.goto(f"{lab.url}/hub/login?next={next_path}")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_url(f"**{next_path}*")
-
-
-def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
-    """Run axe-core (from node_modules) in *page*; return the violations of the given impacts."""
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: run 'npm ci' (make install does)")
-    page.evaluate(AXE.read_text())
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in result["violations"] if v["impact"] in impacts]

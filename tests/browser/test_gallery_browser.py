@@ -8,7 +8,7 @@ import uuid
 import nbformat
 import pytest
 import requests
-from conftest import axe_violations, is_loopback, sign_in
+from browser_helpers import axe_violations, is_loopback, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

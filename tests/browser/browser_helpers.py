@@ -1,0 +1,35 @@
+"""Helpers for the browser tests (a module of its own: ``from conftest import`` finds whichever
+conftest.py is first on sys.path, which depends on the test paths given to pytest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return not url.startswith(("http:", "https:", "ws:", "wss:")) or host in ("127.0.0.1", "localhost", "::1")
+
+
+def sign_in(page, lab, name: str, password: str, next_path: str = "/services/gallery/"):
+    """Sign in through the hub's real login form and land on ``next_path``."""
+    page.goto(f"{lab.url}/hub/login?next={next_path}")
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+    page.wait_for_url(f"**{next_path}*")
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core (from node_modules) in *page*; return the violations of the given impacts."""
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}: run 'npm ci' (make install does)")
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in impacts]
