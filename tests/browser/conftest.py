@@ -15,9 +15,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-# Package scope, not session: Playwright's sync API runs an event loop in the main thread while it is
-# open, which breaks every later test that uses asyncio.run() or its own sync_playwright().
-@pytest.fixture(scope="package")
+# Module scope, not session (nor package, which is session for a folder without __init__.py): Playwright's
+# sync API runs an event loop in the main thread while it is open, which breaks every later test that
+# uses asyncio.run() or its own sync_playwright().
+@pytest.fixture(scope="module")
 def playwright():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}: apt-get install chromium (make install does)")
