@@ -1,4 +1,4 @@
-"""Test-wide set-up: nothing a test starts may read or write the machine's own home or Jupyter dirs."""
+"""Test-wide fixtures (HOME and Jupyter dirs are isolated by the repository's root conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-
-
-def _isolate_home() -> None:
-    """Point HOME and Jupyter's dirs at a throwaway folder, for this process and every child."""
-    home = Path(tempfile.mkdtemp(prefix="backstage-test-home-"))
-    os.environ["HOME"] = str(home)
-    os.environ["JUPYTER_DATA_DIR"] = str(home / ".local/share/jupyter")
-    os.environ["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(home / ".local/share/jupyter/runtime")
-    os.environ["IPYTHONDIR"] = str(home / ".ipython")
-    os.environ.setdefault("GOVDATA_CACHE", str(home / "govdata-cache"))
-
-
-_isolate_home()
 
 
 @pytest.fixture(scope="session")
