@@ -79,4 +79,4 @@ def _read_frame(path: Path):
     geoms = shapely.from_wkb(table.column(col).to_numpy(zero_copy_only=False))
     df = table.drop_columns([col]).to_pandas(use_threads=False, ignore_metadata=True, split_blocks=True)
     df.insert(position, col, GeometryArray(geoms, crs=_crs(meta["crs"]) if meta.get("crs") else None))
-    return geopandas.GeoDataFrame(df, geometry=col)
+    return geopandas.GeoDataFrame(df, geometry=col, copy=False)  # df is ours alone: no defensive copy
