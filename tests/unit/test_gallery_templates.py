@@ -1,0 +1,36 @@
+"""The gallery page's empty states, rendered by the same autoescaping Jinja environment as the service."""
+
+from __future__ import annotations
+
+import jinja2
+import pytest
+from backstage.gallery import app as gallery_app
+
+ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(gallery_app.HERE / "templates")), autoescape=True)
+
+
+def render_gallery(items=(), total=0, q=""):
+    return ENV.get_template("gallery.html").render(
+        user={"name": "official"}, reviewer=False, prefix="/services/gallery/", xsrf_html=lambda: "",
+        date=str, status_tags={}, hub_prefix="/hub/", items=list(items), total=total, q=q,
+        topics=[], datasets=[], topic="", dataset="",
+    )
+
+
+@pytest.mark.parametrize(
+    ("total", "expected", "not_expected"),
+    [
+        (0, "No dashboard has been published yet", "Clear the filters"),
+        (3, "Clear the filters to see them all", "published yet"),
+    ],
+)
+def test_an_empty_gallery_says_why_it_is_empty(total, expected, not_expected):
+    html = render_gallery(total=total)
+    assert expected in html
+    assert not_expected not in html
+
+
+def test_the_search_text_is_escaped_on_the_gallery_page():
+    html = render_gallery(total=1, q='"><script>alert(1)</script>')
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
