@@ -22,7 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .arrowcache import read_frame, write_frame
+from .arrowcache import forget, read_frame, write_frame
 from .catalog import DatasetInfo, info
 from .fetch import fetch_entry
 from .provenance import record
@@ -71,7 +71,7 @@ def load(id: str):  # noqa: A002 - public name from the contract
 
 def _load_entry(entry: DatasetInfo):
     conf = settings()
-    target = parsed_path(entry, conf.cache_path)
+    target = parsed_path(entry, Path(conf.cache_dir).expanduser())  # no mkdir on the warm path
     cached = _read_parsed(target, entry)
     if cached is not None:
         return cached
@@ -99,5 +99,6 @@ def _read_parsed(path: Path, entry: DatasetInfo):
         return read_frame(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable cache file is rebuilt, never trusted
         log.warning("govdata: the parsed cache %s is unreadable (%s); rebuilding it", path, exc)
+        forget(path)
         path.unlink(missing_ok=True)
         return None

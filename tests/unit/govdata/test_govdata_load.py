@@ -164,3 +164,17 @@ def test_a_warm_load_returns_exactly_what_the_recipe_made(loaded_cache, in_cache
         if entry.geometry_type:
             assert warm.crs == cold[entry.id].crs and list(warm.columns) == list(cold[entry.id].columns)
             assert warm.geometry.geom_equals_exact(cold[entry.id].geometry, tolerance=0).all(), entry.id
+
+
+def test_a_warm_load_gives_a_frame_that_can_be_edited_like_one_from_read_csv(in_cache):
+    df = govdata.load("stats19-greater-manchester")
+    df.loc[0, "year"] = 1999
+    df.loc[0, "lat"] = 53.0
+    df.loc[0, "mode"] = "Horse"
+    assert (df.loc[0, "year"], df.loc[0, "lat"], df.loc[0, "mode"]) == (1999, 53.0, "Horse")
+    again = govdata.load("stats19-greater-manchester")
+    assert again.loc[0, "year"] != 1999 and again.loc[0, "mode"] != "Horse"
+    boundaries = govdata.load("lad-boundaries-2021")
+    boundaries.loc[0, "LAD21NM"] = "Renamed"
+    boundaries.loc[0, "geometry"] = boundaries.geometry.iloc[1]
+    assert govdata.load("lad-boundaries-2021").loc[0, "LAD21NM"] != "Renamed"
