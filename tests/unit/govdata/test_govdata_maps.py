@@ -118,3 +118,15 @@ def test_text_in_tooltips_is_escaped(imd_map_data):
     names = [json.loads(f'"{v}"') for v in re.findall(r'"LAD21NM": "((?:[^"\\]|\\.)*)"', page)]
     assert "<img src=x" not in page
     assert '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;' in names and "Brighton &amp; Hove" in names
+
+
+def test_map_coordinates_keep_five_decimals_by_default_and_full_precision_on_request(imd_map_data):
+    def longest_decimals(page: str) -> int:
+        coords = re.findall(r"\[(-?\d+\.(\d+)), (-?\d+\.(\d+))\]", page)
+        assert len(coords) > 10_000, "the boundaries' coordinates are in the page"
+        return max(max(len(c[1]), len(c[3])) for c in coords)
+
+    small = govdata.choropleth(imd_map_data, "Score").get_root().render()
+    full = govdata.choropleth(imd_map_data, "Score", precision=15).get_root().render()
+    assert longest_decimals(small) <= 5 < longest_decimals(full)
+    assert len(small) < 0.75 * len(full)
