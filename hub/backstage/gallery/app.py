@@ -123,7 +123,7 @@ class GalleryApp(Application):
         ]
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
         return web.Application(
-            routes, gallery=self, hub_auth=hub_auth, jinja_env=env, kernel_grants=grants,
+            routes, gallery=self, hub_auth=hub_auth, jinja_env=env, kernel_grants=grants, asset_cache=proxy.AssetCache(),
             govuk_path=str(GOVUK_PATH), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
         )

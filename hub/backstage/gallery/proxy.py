@@ -74,7 +74,39 @@ def allow_opaque_origin(handler) -> None:
         handler.set_header("Vary", "Origin")
 
 
-async def _forward(handler, path: str, *, method: str = "GET", body: bytes | None = None) -> None:
+class AssetCache:
+    """Voilà's static code kept in the gallery's memory once fetched (up to *max_bytes*).
+
+    A dashboard runs in an opaque origin, where the browser caches nothing between two views, so every
+    view fetches its scripts and styles again; answering them here saves the hop to Voilà. Safe: these
+    are public, versioned files that change only when the lab is reinstalled (and the gallery restarted).
+    """
+
+    def __init__(self, max_bytes: int = 64 << 20):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._items: dict[str, tuple[dict, bytes]] = {}
+
+    def get(self, key: str) -> tuple[dict, bytes] | None:
+        return self._items.get(key)
+
+    def put(self, key: str, headers: dict, body: bytes) -> None:
+        if key not in self._items and self.size + len(body) <= self.max_bytes:
+            self._items[key] = (headers, body)
+            self.size += len(body)
+
+
+async def _forward(handler, path: str, *, method: str = "GET", body: bytes | None = None,
+                   cache: AssetCache | None = None) -> None:
+    key = path + ("?" + handler.request.query if handler.request.query else "")
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        for name, value in hit[0].items():
+            handler.set_header(name, value)
+        handler.set_header("Content-Security-Policy", SANDBOX_CSP)
+        allow_opaque_origin(handler)
+        handler.finish(hit[1])
+        return
     url, headers = _upstream(handler, path)
     if handler.request.query:
         url += "?" + handler.request.query
@@ -90,9 +122,11 @@ async def _forward(handler, path: str, *, method: str = "GET", body: bytes | Non
     if response.code == 599:
         raise web.HTTPError(502, "the dashboards' Voilà is not answering")
     handler.set_status(response.code)
-    for name in _COPY_HEADERS:
-        if name in response.headers:
-            handler.set_header(name, response.headers[name])
+    copied = {name: response.headers[name] for name in _COPY_HEADERS if name in response.headers}
+    for name, value in copied.items():
+        handler.set_header(name, value)
+    if cache is not None and response.code == 200 and method == "GET" and response.body:
+        cache.put(key, copied, response.body)
     handler.set_header("Content-Security-Policy", SANDBOX_CSP)
     allow_opaque_origin(handler)
     if response.code in (204, 304):
@@ -140,7 +174,7 @@ class AssetHandler(web.RequestHandler):
     async def get(self, path):
         if ".." in path.split("/") or "\\" in path:
             raise web.HTTPError(404)
-        await _forward(self, path)
+        await _forward(self, path, cache=self.settings.get("asset_cache"))
 
 
 class KernelHTTPHandler(web.RequestHandler):
