@@ -36,7 +36,9 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Front-end assets the lab serves itself (no CDN), copied from the npm packages.
-vendor: govdata/_vendor/.installed hub/backstage/static/vendor/.installed
+DASHBOARD_STATIC := hub/backstage/gallery/dashboard_template/voila/templates/backstage-dashboard/static
+
+vendor: govdata/_vendor/.installed hub/backstage/static/vendor/.installed $(DASHBOARD_STATIC)/.built
 
 govdata/_vendor/.installed: node_modules/.installed
 	rm -rf govdata/_vendor && mkdir -p govdata/_vendor/leaflet
@@ -47,6 +49,15 @@ govdata/_vendor/.installed: node_modules/.installed
 hub/backstage/static/vendor/.installed: node_modules/.installed
 	rm -rf hub/backstage/static/vendor && mkdir -p hub/backstage/static/vendor
 	cp -r node_modules/govuk-frontend/dist/govuk hub/backstage/static/vendor/govuk-frontend
+	touch $@
+
+# The gallery dashboards' front end: minified ES modules and one stylesheet (see dashboard_frontend/dashboard.js).
+$(DASHBOARD_STATIC)/.built: Makefile node_modules/.installed $(wildcard hub/backstage/gallery/dashboard_frontend/*.js)
+	rm -rf $(DASHBOARD_STATIC) && mkdir -p $(DASHBOARD_STATIC)
+	node_modules/.bin/esbuild hub/backstage/gallery/dashboard_frontend/dashboard.js --bundle --minify --splitting \
+	  --format=esm --target=es2020 --loader:.svg=dataurl --loader:.woff=dataurl --loader:.woff2=dataurl \
+	  --loader:.ttf=dataurl --loader:.eot=dataurl --chunk-names=[name] --legal-comments=linked --outdir=$(DASHBOARD_STATIC) \
+	  --log-level=warning
 	touch $@
 
 # Debian's Chromium, for the gallery's thumbnails and the browser tests (Playwright drives it).

@@ -17,9 +17,11 @@ WIDGET = (
     "import ipywidgets as w\n"
     "s = w.IntSlider(value=3, min=0, max=20, description='n')\n"
     "out = w.Label()\n"
+    "printed = w.Output()\n"
     "def f(change=None):\n    out.value = f'squared: {s.value ** 2}'\n"
+    "    with printed:\n        printed.clear_output()\n        print(f'tenfold: {s.value * 10}')\n"
     "s.observe(f, 'value'); f()\n"
-    "w.VBox([s, out])"
+    "w.VBox([s, out, printed])"
 )
 MAP = (
     "import govdata\n"
@@ -99,11 +101,15 @@ def test_an_official_opens_a_dashboard_from_the_gallery_and_its_widget_responds(
     page.click(f"a[href$='dashboards/{site['dashboards']['widget']['slug']}']")
     label = page.locator("text=squared: 9")
     label.wait_for(timeout=60_000)
+    page.locator(".widget-output", has_text="tenfold: 30").wait_for(timeout=30_000)
     slider = page.locator("[role=slider], .noUi-handle").first
     slider.focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     page.locator("text=squared: 25").wait_for(timeout=30_000)
+    # an Output widget shows what the callback printed (captured live, in the browser)
+    page.locator(".widget-output", has_text="tenfold: 50").wait_for(timeout=30_000)
+    assert "tenfold: 30" not in page.locator(".widget-output").inner_text()
 
 
 def test_a_dashboard_script_gets_no_authenticated_answer_from_the_hub_or_the_gallery(lab, site, browser):

@@ -28,7 +28,7 @@ from .notebooks import find_secrets
 from .runas import child_env, private_home, resolve
 from .store import Store, write_durably
 from .thumbnails import Thumbnails
-from .voila import VoilaProcess
+from .voila import DASHBOARD_TEMPLATE, VoilaProcess
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,9 @@ class Checks(LoggingConfigurable):
         path = work / "dashboard.ipynb"
         nbformat.write(executed, path)
         runner.own(path)
+        pool = getattr(self.parent, "voila", None)  # render as the gallery will publish it
         voila = VoilaProcess(str(path), base_url="/", env=child_env(private_home(work / "home", runner)),
-                             run_as=runner)
+                             run_as=runner, template=pool.template if pool is not None else DASHBOARD_TEMPLATE)
         started = time.monotonic()
         try:
             await voila.start(timeout=60)

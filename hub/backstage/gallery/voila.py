@@ -29,6 +29,10 @@ from .runas import RunAs, child_env, private_home, resolve
 log = logging.getLogger(__name__)
 
 DENIED_EXTENSIONS = ["@jupyter/docprovider-extension", "@jupyter/collaboration-extension"]
+#: The gallery's Voilà template (dashboard_template/): outputs rendered on the server, one small script.
+DASHBOARD_TEMPLATE = "backstage-dashboard"
+TEMPLATE_ROOT = Path(__file__).resolve().with_name("dashboard_template")
+_BUNDLE = TEMPLATE_ROOT / "voila" / "templates" / DASHBOARD_TEMPLATE / "static" / "dashboard.js"
 
 
 def free_port() -> int:
@@ -49,11 +53,14 @@ class VoilaProcess:
         URL prefix Voilà writes into its pages (the gallery proxies that prefix to it).
     extra_args
         Further ``--Class.trait=value`` options.
+    template
+        Voilà template: the gallery's own (default) or one installed with Voilà, such as ``lab``.
     """
 
     def __init__(self, target: str, base_url: str = "/", extra_args: list[str] = (), env: dict | None = None,
-                 port: int = 0, run_as: RunAs | None = None):
+                 port: int = 0, run_as: RunAs | None = None, template: str = DASHBOARD_TEMPLATE):
         self.target = str(target)
+        self.template = template
         self.base_url = base_url
         self.port = port or free_port()
         self.token = secrets.token_hex(24)
@@ -77,11 +84,16 @@ class VoilaProcess:
             "--Voila.open_browser=False", "--VoilaConfiguration.show_tracebacks=False",
         ]
         args += [f"--VoilaConfiguration.extension_denylist={name}" for name in DENIED_EXTENSIONS]
+        # The gallery picks the template; a notebook's metadata or a URL parameter may not.
+        args += [f"--VoilaConfiguration.template={self.template}", "--VoilaConfiguration.allow_template_override=NO"]
         return args + self.extra_args
 
     async def start(self, timeout: float = 60) -> None:
+        if self.template == DASHBOARD_TEMPLATE and not _BUNDLE.exists():
+            raise RuntimeError(f"the dashboards' front end is not built ({_BUNDLE} is missing): run `make install`")
         env = dict(self.env if self.env is not None else os.environ)
         env.pop("JUPYTERHUB_API_TOKEN", None)
+        env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
         # The token reaches Voilà through its environment-free config: a command-line flag would show in ps.
         env["BACKSTAGE_VOILA_TOKEN"] = self.token
         config = (
@@ -203,6 +215,14 @@ class VoilaPool(LoggingConfigurable):
         Unicode(), help="Further Voilà options, e.g. ['--VoilaConfiguration.theme=dark']."
     ).tag(config=True)
 
+    template = Unicode(
+        DASHBOARD_TEMPLATE,
+        help=f"""Voilà template of the published dashboards. The default, {DASHBOARD_TEMPLATE!r}, renders outputs on
+        the server and loads one ~1 MB script for the ipywidgets 8 controls and outputs; 'lab' is Voilà's own
+        JupyterLab front end (~90 files, ~4 MB, never cached in the dashboards' sandbox), needed only for widget
+        libraries beyond ipywidgets (installed with their lab extensions). Example: --VoilaPool.template=lab""",
+    ).tag(config=True)
+
     run_as = Unicode(
         "nobody",
         help="""Unix user that runs the dashboards' Voilà and kernels when the gallery runs as root.
@@ -244,7 +264,7 @@ class VoilaPool(LoggingConfigurable):
             *self.extra_args,
         ]
         process = VoilaProcess(str(root), base_url=self.base_url, extra_args=args, port=port,
-                               env=child_env(home), run_as=runner)
+                               env=child_env(home), run_as=runner, template=self.template)
         process.cleanup_dirs = [root, home]
         return process
 
