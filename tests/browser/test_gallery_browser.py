@@ -101,6 +101,8 @@ def test_an_official_opens_a_dashboard_from_the_gallery_and_its_widget_responds(
     page.click(f"a[href$='dashboards/{site['dashboards']['widget']['slug']}']")
     label = page.locator("text=squared: 9")
     label.wait_for(timeout=60_000)
+    # the page's inline script connected to the kernel and asked for the widgets before the front end loaded
+    assert page.locator("body").get_attribute("data-kernel-connection") == "early"
     page.locator(".widget-output", has_text="tenfold: 30").wait_for(timeout=30_000)
     slider = page.locator("[role=slider], .noUi-handle").first
     slider.focus()

@@ -56,9 +56,21 @@ async function main() {
   if (!config.kernelId) {
     return;
   }
-  const kernel = new KernelClient(kernelUrl(config));
+  let kernel = new KernelClient(kernelUrl(config));
+  const early = window.backstageEarlyKernel;
+  let connection = early ? 'early' : 'late';
+  try {
+    await (early ? kernel.adopt(early) : kernel.connect());
+  } catch (error) {
+    if (!early) {
+      throw error;
+    }
+    kernel = new KernelClient(kernelUrl(config)); // the early connection failed: try once more, afresh
+    await kernel.connect();
+    connection = 'late';
+  }
+  document.body.dataset.kernelConnection = connection; // tests check the early path is the one taken
   kernel.onClose = () => status('This dashboard lost its connection: reload the page to use the controls again.');
-  await kernel.connect();
   mark('connected');
   const manager = new DashboardManager(kernel);
   await manager.loadFromKernel();

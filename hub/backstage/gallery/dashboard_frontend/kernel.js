@@ -5,6 +5,7 @@
 // iopub messages an Output widget captures. The gallery's proxy refuses every other message type.
 
 const PROTOCOL_VERSION = '5.3';
+const CONTROL_TARGET = 'jupyter.widget.control';
 
 export function uuid() {
   return crypto.randomUUID ? crypto.randomUUID().replace(/-/g, '')
@@ -64,6 +65,8 @@ export class Comm {
     this.target_name = targetName;
     this._onMsg = null;
     this._onClose = null;
+    this._pending = []; // messages that came before a handler was set
+    this.requested = false; // a request_states already sent for this comm by the page's inline script
   }
 
   open(data, callbacks, metadata, buffers) {
@@ -72,6 +75,10 @@ export class Comm {
   }
 
   send(data, callbacks, metadata, buffers) {
+    if (this.requested && data && data.method === 'request_states') {
+      this.requested = false;
+      return '';
+    }
     return this.kernel.send('comm_msg', { comm_id: this.comm_id, data }, { callbacks, metadata, buffers });
   }
 
@@ -83,6 +90,18 @@ export class Comm {
 
   on_msg(callback) {
     this._onMsg = callback;
+    const pending = this._pending.splice(0);
+    if (pending.length) {
+      Promise.resolve().then(() => pending.forEach((msg) => callback(msg)));
+    }
+  }
+
+  _receive(msg) {
+    if (this._onMsg) {
+      this._onMsg(msg);
+    } else {
+      this._pending.push(msg);
+    }
   }
 
   on_close(callback) {
@@ -101,6 +120,49 @@ export class KernelClient {
     this._hooks = new Map(); // parent msg_id -> Set of iopub hooks (Output widgets)
     this._queue = [];
     this.ws = null;
+    this.earlyControl = null;
+  }
+
+  // Takes over the socket the page's inline script opened before this code loaded (see the Voilà
+  // template), with the widget-state request it already sent, and replays what it has received.
+  adopt(early) {
+    return new Promise((resolve, reject) => {
+      const ws = early.socket;
+      if (!ws || ws.readyState > WebSocket.OPEN) {
+        reject(new Error('the early kernel connection closed'));
+        return;
+      }
+      this.session = early.session;
+      const control = new Comm(this, early.controlId, CONTROL_TARGET);
+      control.requested = true;
+      this.comms.set(control.comm_id, control);
+      this.earlyControl = control;
+      const opened = () => {
+        this.ws = ws;
+        this._queue.splice(0).forEach((frame) => ws.send(frame));
+        resolve(this);
+      };
+      ws.onclose = (event) => this._closed(event);
+      ws.onmessage = (event) => this._dispatch(deserialize(event.data));
+      early.messages.splice(0).forEach((data) => this._dispatch(deserialize(data)));
+      if (ws.readyState === WebSocket.OPEN) {
+        opened();
+      } else {
+        ws.addEventListener('open', opened);
+        ws.addEventListener('error', () => {
+          this.comms.clear();
+          this.earlyControl = null;
+          reject(new Error('the dashboard could not connect to its kernel'));
+        });
+      }
+    });
+  }
+
+  /** The control comm the inline script opened, once, for the manager's first state request. */
+  takeEarlyControl(targetName) {
+    const control = targetName === CONTROL_TARGET ? this.earlyControl : null;
+    this.earlyControl = null;
+    return control;
   }
 
   connect() {
@@ -191,8 +253,8 @@ export class KernelClient {
       }
     } else if (type === 'comm_msg') {
       const comm = this.comms.get(msg.content.comm_id);
-      if (comm && comm._onMsg) {
-        comm._onMsg(msg);
+      if (comm) {
+        comm._receive(msg);
       }
     } else if (type === 'comm_close') {
       const comm = this.comms.get(msg.content.comm_id);

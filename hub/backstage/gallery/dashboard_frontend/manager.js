@@ -58,6 +58,10 @@ export class DashboardManager extends ManagerBase {
   }
 
   async _create_comm(targetName, modelId, data, metadata, buffers) {
+    const early = this.kernel.takeEarlyControl(targetName);
+    if (early) {
+      return early; // opened, and its states requested, by the page before this code loaded
+    }
     const comm = new Comm(this.kernel, modelId, targetName);
     this.kernel.comms.set(modelId, comm);
     if (data || metadata) {
