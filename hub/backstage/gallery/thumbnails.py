@@ -1,8 +1,16 @@
-"""Screenshots of rendered dashboards in headless Debian Chromium (driven by Playwright)."""
+"""Screenshots of rendered dashboards in headless Debian Chromium (driven by Playwright).
+
+The page shows a submission's outputs, which are untrusted; Chromium's own sandbox needs user namespaces
+that containers often lack (hence ``--no-sandbox``), so when the gallery runs as root, Chromium runs as an
+unprivileged user instead (``setpriv``, through a two-line wrapper that Playwright launches): an exploit
+of the browser gets ``nobody``'s rights, not root's.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,6 +18,8 @@ from urllib.parse import urlparse
 
 from traitlets import Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
+
+from .runas import RunAs, resolve
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,30 @@ class Thumbnails(LoggingConfigurable):
     timeout = Float(60, help="Seconds allowed for the page to render. Example: --Thumbnails.timeout=30").tag(
         config=True
     )
+    run_as = Unicode(
+        "nobody",
+        help="""Unix user that runs Chromium when the gallery runs as root (never root itself).
+        Example: --Thumbnails.run_as=backstage-thumbnails""",
+    ).tag(config=True)
+
+    def _browser(self, profile: str) -> tuple[str, dict]:
+        """The executable Playwright should launch, and its environment: Chromium itself, or, as root, a
+        wrapper that drops to the unprivileged user first (file descriptors, Playwright's pipe, pass through)."""
+        runner: RunAs = resolve(self.run_as)
+        env = {"HOME": profile, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if runner.uid == os.geteuid():
+            return self.chromium, env
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        wrapper = Path(profile).parent / "chromium-as-user"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f"exec {shlex.quote(setpriv)} --reuid={runner.uid} --regid={runner.gid} --clear-groups "
+            f"--inh-caps=-all {shlex.quote(self.chromium)} \"$@\"\n"
+        )
+        wrapper.chmod(0o700)  # root's alone: only the gallery may launch it
+        os.chmod(Path(profile).parent, 0o711)  # noqa: S103 (pass through to its profile; no listing, no writing)
+        runner.own(Path(profile))
+        return str(wrapper), env
 
     async def capture(self, url: str, out: Path, headers: dict | None = None) -> dict:
         """Open *url* (with extra request *headers*), wait until the network is idle, screenshot to *out*.
@@ -54,14 +88,17 @@ class Thumbnails(LoggingConfigurable):
 
         if not Path(self.chromium).exists():
             return {"ok": False, "error": f"Chromium is missing at {self.chromium}: apt-get install chromium"}
-        profile = tempfile.mkdtemp(prefix="backstage-thumb-")
+        workdir = tempfile.mkdtemp(prefix="backstage-thumb-")
+        profile = os.path.join(workdir, "profile")
+        os.mkdir(profile, 0o700)
+        executable, env = self._browser(profile)
         failed: list[str] = []
         errors: list[str] = []
         started = time.monotonic()
         try:
             async with async_playwright() as p:
                 context = await p.chromium.launch_persistent_context(
-                    profile, executable_path=self.chromium, args=CHROMIUM_ARGS, headless=True,
+                    profile, executable_path=executable, args=CHROMIUM_ARGS, headless=True, env=env,
                     viewport={"width": self.width, "height": self.height}, extra_http_headers=headers or {},
                 )
                 try:
@@ -82,7 +119,7 @@ class Thumbnails(LoggingConfigurable):
         except PlaywrightError as e:
             return {"ok": False, "error": f"Chromium could not render the page: {str(e).splitlines()[0]}"}
         finally:
-            shutil.rmtree(profile, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
         return {
             "ok": not errors, "seconds": round(time.monotonic() - started, 2),
             "outside_requests": failed[:20], "page_errors": errors[:10],
