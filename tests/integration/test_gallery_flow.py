@@ -5,6 +5,7 @@ import time
 import uuid
 
 import nbformat
+import psutil
 import pytest
 import requests
 import websocket
@@ -273,3 +274,52 @@ def test_unpublish_takes_the_dashboard_down(lab, people, published):
     r = requests.get(f"{lab.url}{GALLERY}api/submissions/{published['id']}", headers=auth(people["author"]["token"]),
                      timeout=30)
     assert r.json()["status"] == "unpublished" and r.json()["comments"][-1]["text"] == "out of date"
+
+
+def _gallery_process(lab):
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if (proc.info["cmdline"] or [])[-2:] == ["-m", "backstage.gallery"] and \
+                    proc.environ().get("BACKSTAGE_LAB_ID") == lab.lab_id:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    assert len(found) == 1, f"expected one gallery process for this lab, found {found}"
+    return found[0]
+
+
+def test_an_acknowledged_submission_survives_kill_9_and_the_restarted_gallery_leaves_no_orphan(lab, people):
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["author"]["token"]), timeout=60,
+                      json={"title": "Survives kill -9", "notebook": notebook(WIDGET_CODE)})
+    assert r.status_code == 201, r.text
+    submission = r.json()["id"]
+    gallery = _gallery_process(lab)
+    family = gallery.children(recursive=True)  # its Voilà and kernels, and the check now running
+    assert any("voila" in " ".join(p.cmdline()) for p in family)
+    gallery.kill()  # SIGKILL: no clean-up of any kind
+    # The hub notices (its poll) and starts the gallery again, which resumes the interrupted check.
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        try:
+            r = requests.get(f"{lab.url}{GALLERY}api/submissions/{submission}",
+                             headers=auth(people["author"]["token"]), timeout=10)
+            if r.status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(2)
+    assert r.status_code == 200 and r.json()["title"] == "Survives kill -9", r.text
+    assert _gallery_process(lab).pid != gallery.pid
+    assert wait_checked(lab, people["author"]["token"], submission)["status"] == "awaiting-review"
+    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{submission}/approve",
+                      headers=auth(people["reviewer"]["token"]), json={}, timeout=120)
+    assert r.status_code == 200, r.text
+    r = requests.get(lab.url + r.json()["url"], headers=auth(people["official"]["token"]), timeout=120)
+    assert r.status_code == 200 and "kernelId" in r.text  # the new gallery publishes and serves dashboards
+    # The old gallery's Voilà and kernels got SIGTERM when it died (setpriv --pdeathsig): none lives on.
+    deadline = time.monotonic() + 30
+    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family) and time.monotonic() < deadline:
+        time.sleep(1)
+    alive = [" ".join(p.cmdline())[:80] for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], alive

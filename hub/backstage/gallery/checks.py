@@ -25,7 +25,7 @@ from traitlets import Float, Instance, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .notebooks import find_secrets
-from .runas import child_env, private_home, resolve
+from .runas import child_env, dies_with_gallery, private_home, resolve
 from .store import Store, write_durably
 from .thumbnails import Thumbnails
 from .voila import DASHBOARD_TEMPLATE, VoilaProcess
@@ -141,7 +141,7 @@ class Checks(LoggingConfigurable):
                 f"--cell-timeout={self.cell_timeout}", f"--cwd={work}"]
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=work, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *dies_with_gallery(argv), cwd=work, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True, **runner.popen_kwargs(),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +79,13 @@ def child_env(home: Path, **extra: str) -> dict:
     )
     env.update(extra)
     return env
+
+
+def dies_with_gallery(argv: list[str]) -> list[str]:
+    """*argv*, run so that the child gets SIGTERM when the gallery process dies, even by ``kill -9``.
+
+    The hub restarts a gallery that died; without this, the old one's Voilà and kernels would live on,
+    orphaned, holding ports and memory. (``setpriv --pdeathsig``, from util-linux, as in every Debian.)
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else list(argv)

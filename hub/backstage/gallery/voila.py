@@ -24,7 +24,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Float, Int, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from .runas import RunAs, child_env, private_home, resolve
+from .runas import RunAs, child_env, dies_with_gallery, private_home, resolve
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class VoilaProcess:
         argv = self.argv() + [f"--Voila.config_file_paths={self._config_dir}"]
         log.info("starting Voilà on 127.0.0.1:%d for %s", self.port, self.target)
         self.proc = await asyncio.create_subprocess_exec(
-            *argv, env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+            *dies_with_gallery(argv), env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
             **(self.run_as.popen_kwargs() if self.run_as else {}),
         )
         await self.wait_ready(timeout)
