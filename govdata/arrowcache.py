@@ -55,9 +55,7 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
         meta = {"geometry": col, "crs": crs, "encoding": "ragged" if encoded is not None else "wkb", **restore}
         if encoded is None:
             encoded = pa.array(df.geometry.to_wkb(), type=pa.binary())
-        frame.insert(list(df.columns).index(col), col, np.zeros(len(frame), dtype=np.int8))  # keeps the position
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        table = table.set_column(table.schema.get_field_index(col), col, encoded)
+        table = pa.Table.from_pandas(frame, preserve_index=False).add_column(list(df.columns).index(col), col, encoded)
     else:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META: json.dumps(meta).encode()})

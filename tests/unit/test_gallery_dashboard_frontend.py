@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from backstage.gallery import proxy
-from backstage.gallery.voila import _BUNDLE, TEMPLATE_ROOT
+from backstage.gallery.voila import FRONT_END_BUNDLE, TEMPLATE_ROOT
 from jupyter_server.services.kernels.connection.base import (
     deserialize_binary_message,
     serialize_binary_message,
@@ -88,8 +88,8 @@ def test_a_message_without_buffers_is_a_json_text_frame(framing):
 
 
 def test_the_built_front_end_loads_nothing_from_outside_the_lab():
-    static = _BUNDLE.parent
-    assert _BUNDLE.exists(), "run `make install` to build the dashboards' front end"
+    static = FRONT_END_BUNDLE.parent
+    assert FRONT_END_BUNDLE.exists(), "run `make install` to build the dashboards' front end"
     built = {p.name: p.read_text("utf-8") for p in static.iterdir() if p.suffix in (".js", ".css")}
     assert {"dashboard.js", "chunk.js", "output.js", "dashboard.css"} <= set(built)
     for name, text in built.items():

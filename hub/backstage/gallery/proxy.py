@@ -101,11 +101,7 @@ async def _forward(handler, path: str, *, method: str = "GET", body: bytes | Non
     key = path + ("?" + handler.request.query if handler.request.query else "")
     hit = cache.get(key) if cache is not None else None
     if hit is not None:
-        for name, value in hit[0].items():
-            handler.set_header(name, value)
-        handler.set_header("Content-Security-Policy", SANDBOX_CSP)
-        allow_opaque_origin(handler)
-        handler.finish(hit[1])
+        _finish(handler, 200, *hit)
         return
     url, headers = _upstream(handler, path)
     if handler.request.query:
@@ -121,18 +117,20 @@ async def _forward(handler, path: str, *, method: str = "GET", body: bytes | Non
         raise web.HTTPError(502, f"the dashboards' Voilà is not answering ({e})") from None
     if response.code == 599:
         raise web.HTTPError(502, "the dashboards' Voilà is not answering")
-    handler.set_status(response.code)
     copied = {name: response.headers[name] for name in _COPY_HEADERS if name in response.headers}
-    for name, value in copied.items():
-        handler.set_header(name, value)
     if cache is not None and response.code == 200 and method == "GET" and response.body:
         cache.put(key, copied, response.body)
+    _finish(handler, response.code, copied, response.body or b"")
+
+
+def _finish(handler, code: int, headers: dict, body: bytes) -> None:
+    """Answer with Voilà's status, headers and body, in the dashboards' sandbox."""
+    handler.set_status(code)
+    for name, value in headers.items():
+        handler.set_header(name, value)
     handler.set_header("Content-Security-Policy", SANDBOX_CSP)
     allow_opaque_origin(handler)
-    if response.code in (204, 304):
-        handler.finish()
-    else:
-        handler.finish(response.body or b"")
+    handler.finish(None if code in (204, 304) else body)
 
 
 class DashboardHandler(BaseHandler):

@@ -29,10 +29,10 @@ from .runas import RunAs, child_env, dies_with_gallery, private_home, resolve
 log = logging.getLogger(__name__)
 
 DENIED_EXTENSIONS = ["@jupyter/docprovider-extension", "@jupyter/collaboration-extension"]
-#: The gallery's Voilà template (dashboard_template/): outputs rendered on the server, one small script.
+#: The gallery's Voilà template (dashboard_template/): outputs rendered on the server, a small front end.
 DASHBOARD_TEMPLATE = "backstage-dashboard"
 TEMPLATE_ROOT = Path(__file__).resolve().with_name("dashboard_template")
-_BUNDLE = TEMPLATE_ROOT / "voila" / "templates" / DASHBOARD_TEMPLATE / "static" / "dashboard.js"
+FRONT_END_BUNDLE = TEMPLATE_ROOT / "voila" / "templates" / DASHBOARD_TEMPLATE / "static" / "dashboard.js"
 
 
 def free_port() -> int:
@@ -89,8 +89,8 @@ class VoilaProcess:
         return args + self.extra_args
 
     async def start(self, timeout: float = 60) -> None:
-        if self.template == DASHBOARD_TEMPLATE and not _BUNDLE.exists():
-            raise RuntimeError(f"the dashboards' front end is not built ({_BUNDLE} is missing): run `make install`")
+        if self.template == DASHBOARD_TEMPLATE and not FRONT_END_BUNDLE.exists():
+            raise RuntimeError(f"the dashboards' front end is not built ({FRONT_END_BUNDLE} is missing): run `make install`")
         env = dict(self.env if self.env is not None else os.environ)
         env.pop("JUPYTERHUB_API_TOKEN", None)
         env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
@@ -218,7 +218,7 @@ class VoilaPool(LoggingConfigurable):
     template = Unicode(
         DASHBOARD_TEMPLATE,
         help=f"""Voilà template of the published dashboards. The default, {DASHBOARD_TEMPLATE!r}, renders outputs on
-        the server and loads one ~1 MB script for the ipywidgets 8 controls and outputs; 'lab' is Voilà's own
+        the server and loads ~0.8 MB of script for the ipywidgets 8 controls and outputs; 'lab' is Voilà's own
         JupyterLab front end (~90 files, ~4 MB, never cached in the dashboards' sandbox), needed only for widget
         libraries beyond ipywidgets (installed with their lab extensions). Example: --VoilaPool.template=lab""",
     ).tag(config=True)

@@ -89,6 +89,11 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+def _xsrf(session: requests.Session) -> dict:
+    """The header a signed-in session sends with the hub's API calls (JupyterHub's XSRF check)."""
+    return {"X-XSRFToken": session.cookies.get("_xsrf", path="/hub/") or ""}
+
+
 def _form_login(base: str, user: str, password: str) -> tuple[requests.Session, requests.Response]:
     s = requests.Session()
     page = s.get(f"{base}/hub/login", timeout=10)
@@ -122,11 +127,11 @@ def walk(base: str) -> list[tuple[str, object, object]]:
     steps.append(("share page through the proxy", 200, r.status_code))
     # her server: the user image's jupyterhub-singleuser (JupyterHub 6.1.1) against this hub (5.5)
     r = ada.post(f"{base}/hub/api/users/ada/server", timeout=120,
-                 headers={"X-XSRFToken": ada.cookies.get("_xsrf", path="/hub/") or ""})
+                 headers=_xsrf(ada))
     steps.append(("ada starts her server", True, r.status_code in (201, 202)))
     for _ in range(120):
         model = ada.get(f"{base}/hub/api/users/ada", timeout=10,
-                        headers={"X-XSRFToken": ada.cookies.get("_xsrf", path="/hub/") or ""}).json()
+                        headers=_xsrf(ada)).json()
         if model.get("servers", {}).get("", {}).get("ready"):
             break
         time.sleep(1)
@@ -137,11 +142,11 @@ def walk(base: str) -> list[tuple[str, object, object]]:
     r = requests.get(f"{base}/user/ada/api/status", timeout=20)
     steps.append(("her server's API for a stranger", 403, r.status_code))
     stop = ada.delete(f"{base}/hub/api/users/ada/server", timeout=60,
-                      headers={"X-XSRFToken": ada.cookies.get("_xsrf", path="/hub/") or ""})
+                      headers=_xsrf(ada))
     steps.append(("ada stops her server", True, stop.status_code in (202, 204)))
     # an organiser's enrolment (what `backstage kit enrol` calls), with the admin's session and XSRF
     r = admin.post(f"{base}/hub/api/backstage/enrol", timeout=30,
-                   headers={"X-XSRFToken": admin.cookies.get("_xsrf", path="/hub/") or ""},
+                   headers=_xsrf(admin),
                    json={"group": "event-compat", "attendees": [{"username": "grace", "name": "Grace"}]})
     steps.append(("enrol API", 200, r.status_code))
     created = r.json().get("created", []) if r.ok else []
@@ -161,7 +166,7 @@ def walk_event(base: str) -> list[tuple[str, object, object]]:
     steps.append(("admin with the event password", 403, _form_login(base, "admin", EVENT_PASSWORD)[1].status_code))
     steps.append(("stranger with the event password", 403, _form_login(base, "mallory", EVENT_PASSWORD)[1].status_code))
     r = admin.post(f"{base}/hub/api/backstage/enrol", timeout=30,
-                   headers={"X-XSRFToken": admin.cookies.get("_xsrf", path="/hub/") or ""},
+                   headers=_xsrf(admin),
                    json={"group": "event-compat", "attendees": [{"username": "grace", "name": "Grace"}]})
     steps.append(("enrol API", 200, r.status_code))
     steps.append(("attendee with the event password", 302, _form_login(base, "grace", EVENT_PASSWORD)[1].status_code))

@@ -53,8 +53,8 @@ export class DashboardManager extends ManagerBase {
     if (module && module[className]) {
       return module[className];
     }
-    throw (new Error(`${moduleName}@${moduleVersion} ${className} is not available in gallery `
-      + 'dashboards (only the ipywidgets 8 controls and outputs are)'));
+    throw new Error(`${moduleName}@${moduleVersion} ${className} is not available in gallery `
+      + 'dashboards (only the ipywidgets 8 controls and outputs are)');
   }
 
   async _create_comm(targetName, modelId, data, metadata, buffers) {
