@@ -5,7 +5,7 @@ and a map):
 
 1. **cold Voilà**: a standalone ``voila notebook.ipynb``; every page view starts a kernel and runs the
    notebook. Time to first byte (HTTP) and time until the widgets are rendered in Chromium.
-2. **gallery**: a real lab (``tests/lab.py``: hub, proxy, gallery service), the notebook submitted,
+2. **gallery**: a real lab (``tests/backstage_testing/lab.py``: hub, proxy, gallery service), the notebook submitted,
    checked and approved, then served from the preheated pool behind hub OAuth. Same two figures,
    the browser signed in as an official.
 3. **load**: 20 concurrent viewers for a minute (each opens the dashboard with a hub token, reads it
@@ -33,18 +33,15 @@ from pathlib import Path
 
 import psutil
 import requests
+from backstage.chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "hub"))
 
 NOTEBOOK = REPO / "notebooks" / "06-build-a-dashboard.ipynb"
 WIDGETS = ".jupyter-widgets"
 VIEWS = 3
 REFILL = 20  # seconds between two measured views: a map notebook takes ~10 s to preheat on 2 busy cores
 VIEWERS, LOAD_SECONDS = 20, 60
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def ttfb(url: str, headers: dict) -> float:
@@ -75,7 +72,8 @@ def time_to_widgets(context, url: str) -> float:
 
 def cold_voila(playwright, notebook: Path) -> dict:
     """Plain ``voila notebook.ipynb`` on a free port (no token, no pool): every view is a cold start."""
-    from backstage.gallery.voila import DENIED_EXTENSIONS, free_port
+    from backstage.gallery.voila import DENIED_EXTENSIONS
+    from backstage.net import free_port
 
     folder = Path(tempfile.mkdtemp(prefix="bench-cold-"))
     shutil.copy(notebook, folder / "dashboard.ipynb")
@@ -99,7 +97,7 @@ def cold_voila(playwright, notebook: Path) -> dict:
                 time.sleep(0.3)
         first_bytes = [ttfb(url, {}) for _ in range(VIEWS)]
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         widgets = [time_to_widgets(context, url) for _ in range(VIEWS)]
         context.close()
     finally:
@@ -200,7 +198,7 @@ def sign_in(page, lab, name, password):
 
 
 def main() -> int:
-    from lab import delete_unix_users, running_lab
+    from backstage_testing.lab import delete_unix_users, running_lab
     from playwright.sync_api import sync_playwright
 
     notebook = NOTEBOOK
@@ -226,7 +224,7 @@ def main() -> int:
                     time.sleep(REFILL)  # the pool refills between two officials' visits
                 profile = tempfile.mkdtemp(prefix="bench-chromium-")
                 context = playwright.chromium.launch_persistent_context(
-                    profile, executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+                    profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 page = context.new_page()
                 sign_in(page, lab, "benchofficial", sessions["official"].password)
                 page.close()

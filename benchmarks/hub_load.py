@@ -1,13 +1,13 @@
 """Benchmark: N simulated people on a real lab, each signing in, spawning, running code and stopping.
 
-Starts its own lab with ``tests/lab.py``'s ``running_lab`` (the code path of ``make up``: hub,
+Starts its own lab with ``tests/backstage_testing/lab.py``'s ``running_lab`` (the code path of ``make up``: hub,
 configurable-http-proxy, per-person Unix users when run as root) in a throwaway state folder, with
 idle culling off and a unique Unix-user prefix, and deletes the Unix users it made at the end.
 
 The people arrive evenly over ``--ramp`` seconds, at most ``--concurrency`` at once; each signs in
 through the login form, spawns their server and waits until it answers, starts a kernel, runs a
 product over the kernel websocket and checks it, then stops the kernel and the server (see
-``benchmarks/_loadsim.py``). Meanwhile the hub's, the proxy's and the servers' memory is sampled.
+``backstage_testing.loadsim``). Meanwhile the hub's, the proxy's and the servers' memory is sampled.
 
 Prints: users, failures (with the first reasons), p50/p95 of each step (spawn and execute among
 them), the hub's and the proxy's peak RSS, the peak of concurrent servers, wall time, and last
@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests"), str(Path(__file__).resolve().parent)]
 
 MAX_USERS = 500
 
@@ -67,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--ramp must be 0 or more seconds, not {ramp}", file=sys.stderr)
         return 2
 
-    from _loadsim import provision, result_record, simulate, summary_lines
-    from lab import delete_unix_users, running_lab
+    from backstage_testing.loadsim import provision, result_record, simulate, summary_lines
+    from backstage_testing.lab import delete_unix_users, running_lab
 
     tag = secrets.token_hex(2)
     unix_prefix = f"l{tag}-"

@@ -31,12 +31,12 @@ def lab():
     """One real lab (hub, proxy, services; `backstage up`) for the whole test session.
 
     State in a fresh /tmp folder, Unix users with a per-session prefix `t<4 hex>-` (deleted at the
-    end). API: see tests/lab.py. `BACKSTAGE_TEST_GALLERY=0` starts it without the gallery service.
+    end). API: see tests/backstage_testing/lab.py. `BACKSTAGE_TEST_GALLERY=0` starts it without the gallery service.
     """
     import secrets
     import shutil
 
-    from lab import delete_unix_users, running_lab
+    from backstage_testing.lab import delete_unix_users, running_lab
 
     state = Path(tempfile.mkdtemp(prefix="backstage-lab-"))
     prefix = f"t{secrets.token_hex(2)}-"

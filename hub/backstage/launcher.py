@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,11 +22,12 @@ import psutil
 
 from backstage.auth.store import SignupStore
 from backstage.hubconfig import REPO
+from backstage.net import free_port
 from backstage.settings import SettingsError, load_settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_parser", "free_port", "lab_processes", "prepare_state", "run"]
+__all__ = ["add_parser", "lab_processes", "prepare_state", "run"]
 
 STOP_GRACE = 6.0  # seconds the hub gets to stop everything before the sweep (SIGKILL)
 LINGER = 1.5  # seconds the hub may outlive everything it started
@@ -40,13 +40,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--state", default=None, help="state folder (default: $BACKSTAGE_STATE or .backstage)")
     p.add_argument("--port", type=int, default=None, help="public port (default: $BACKSTAGE_PORT or 8000)")
     p.set_defaults(func=run)
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -7,12 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+from backstage.chromium import CHROMIUM, CHROMIUM_ARGS
 
 
 # Module scope, not session (nor package, which is session for a folder without __init__.py): Playwright's

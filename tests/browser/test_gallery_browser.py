@@ -8,7 +8,7 @@ import uuid
 import nbformat
 import pytest
 import requests
-from browser_helpers import axe_violations, is_loopback, sign_in
+from backstage_testing.browser import axe_violations, is_loopback, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

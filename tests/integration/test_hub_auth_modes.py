@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from lab import running_lab
+from backstage_testing.lab import running_lab
 from test_hub_signup import login_error, sign_up
 
 pytestmark = pytest.mark.integration

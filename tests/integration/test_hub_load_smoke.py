@@ -1,16 +1,11 @@
-"""The hub load benchmark's core (benchmarks/_loadsim.py) on the session lab, with 2 people, so it cannot rot."""
+"""The hub load benchmark's core (backstage_testing.loadsim) on the session lab, with 2 people, so it cannot rot."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from _loadsim import (  # noqa: E402
+from backstage_testing.loadsim import (
     STEPS,
     LoadResult,
     ProcessSampler,

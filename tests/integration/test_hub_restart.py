@@ -8,7 +8,7 @@ import os
 import psutil
 import pytest
 import requests
-from lab import running_lab
+from backstage_testing.lab import running_lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 

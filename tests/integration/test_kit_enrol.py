@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from backstage.cli import main
-from lab import free_port
+from backstage_testing.lab import free_port
 
 pytestmark = pytest.mark.integration
 

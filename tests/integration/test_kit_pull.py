@@ -12,9 +12,9 @@ from contextlib import contextmanager
 
 import pytest
 import requests
+from backstage.chromium import CHROMIUM_ARGS
 from backstage.kits import KitLinks, build_handout, find_kit
-from backstage.kits.brief import CHROMIUM_ARGS
-from lab import free_port
+from backstage_testing.lab import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import stat
 
 from backstage.auth.store import SignupStore
-from backstage.launcher import _banner, free_port, prepare_state
+from backstage.launcher import _banner, prepare_state
+from backstage.net import free_port
 
 
 def mode(path):

@@ -19,14 +19,12 @@ from urllib.parse import urlparse
 from traitlets import Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
+from backstage.chromium import CHROMIUM_ARGS
+
 from .runas import RunAs, resolve
 
 log = logging.getLogger(__name__)
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 def _NOT_LOOPBACK(url: str) -> bool:  # noqa: N802 (a Playwright URL matcher)

@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Float, Int, List, Unicode, default
 from traitlets.config import LoggingConfigurable
+
+from backstage.net import free_port
 
 from .runas import RunAs, child_env, dies_with_gallery, private_home, resolve
 
@@ -33,13 +34,6 @@ DENIED_EXTENSIONS = ["@jupyter/docprovider-extension", "@jupyter/collaboration-e
 DASHBOARD_TEMPLATE = "backstage-dashboard"
 TEMPLATE_ROOT = Path(__file__).resolve().with_name("dashboard_template")
 FRONT_END_BUNDLE = TEMPLATE_ROOT / "voila" / "templates" / DASHBOARD_TEMPLATE / "static" / "dashboard.js"
-
-
-def free_port() -> int:
-    """Ask the OS for a free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class VoilaProcess:

@@ -10,21 +10,13 @@ from pathlib import Path
 
 import mistune
 
+from backstage.chromium import CHROMIUM_ARGS
+
 from .catalog import Kit
 from .errors import KitError
 
 log = logging.getLogger(__name__)
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 PRINT_CSS = """
 @page { size: A4; margin: 18mm 16mm; }

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from backstage.chromium import CHROMIUM, CHROMIUM_ARGS
 
 import govdata
 from govdata import maps
@@ -90,9 +91,7 @@ def test_the_saved_map_renders_in_chromium_with_the_network_off(imd_map_data, tm
     govdata.choropleth(imd_map_data, "Score", legend="IMD score").save(str(path))
     blocked, errors = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.route(re.compile(r"^(?!file:|data:|about:).*"),

@@ -44,7 +44,10 @@ from pathlib import Path
 import psutil
 import requests
 import yaml
-from backstage.launcher import free_port, lab_processes
+from backstage.launcher import lab_processes
+from backstage.net import free_port
+
+from backstage_testing.kernel import execute_over_websocket
 
 REPO = Path(__file__).resolve().parent.parent
 BACKSTAGE = Path(sys.executable).parent / "backstage"
@@ -52,46 +55,6 @@ START_TIMEOUT = 120
 STOP_TIMEOUT = 10  # contract 1: Ctrl-C stops everything within 10 s (plus the sweep's margin below)
 
 __all__ = ["Lab", "delete_unix_users", "execute_over_websocket", "free_port", "running_lab"]
-
-
-def execute_over_websocket(ws_url: str, token: str, code: str, timeout: float = 60) -> dict:
-    """Send one ``execute_request`` on a kernel's channels websocket and collect what comes back."""
-    import json
-
-    import websocket
-
-    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {token}"], timeout=timeout)
-    try:
-        msg_id = uuid.uuid4().hex
-        ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                       "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
-        }))
-        out = {"result": None, "stdout": "", "error": None}
-        replied = idle = False  # shell and iopub are separate channels: wait for both to finish
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = json.loads(ws.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "execute_result":
-                out["result"] = content["data"].get("text/plain")
-            elif kind == "stream":
-                out["stdout"] += content.get("text", "")
-            elif kind == "error":
-                out["error"] = f"{content['ename']}: {content['evalue']}"
-            elif kind == "execute_reply":
-                replied = True
-            elif kind == "status" and content.get("execution_state") == "idle":
-                idle = True
-            if replied and idle:
-                return out
-        raise AssertionError(f"no execute_reply within {timeout} s")
-    finally:
-        ws.close()
 
 
 def delete_unix_users(prefix: str) -> list[str]:

@@ -1,6 +1,6 @@
 """The core of the hub load benchmark: simulated people on a running lab, and the lab's memory.
 
-Each simulated person walks the participant's path on the real lab (``tests/lab.py``'s ``Lab``):
+Each simulated person walks the participant's path on the real lab (:class:`backstage_testing.lab.Lab`):
 
 1. **login**: signs in through the hub's login form (``GET /hub/login``, ``POST`` with the form's
    XSRF token), as a browser does;
@@ -28,13 +28,14 @@ import os
 import secrets
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psutil
 import requests
 import websocket
+
+from backstage_testing.kernel import KernelTimeout, execute, request
 
 log = logging.getLogger(__name__)
 
@@ -182,43 +183,15 @@ def _check(r: requests.Response, expected: tuple[int, ...], what: str) -> reques
     return r
 
 
-def _request(ws, msg_type: str, content: dict, timeout: float) -> list[dict]:
-    """Send one shell request on a kernel websocket; return every message answering it.
-
-    Done when both the shell ``*_reply`` and the iopub ``status: idle`` have come: the two channels
-    are not ordered, so under load the reply can overtake an ``execute_result`` still on its way.
-    """
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "", "session": uuid.uuid4().hex,
-                   "version": "5.3", "date": ""},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "content": content,
-    }))
-    replies, deadline = [], time.monotonic() + timeout
-    reply_type, replied, idle = msg_type.replace("_request", "_reply"), False, False
-    while time.monotonic() < deadline:
-        ws.settimeout(max(0.1, deadline - time.monotonic()))
-        msg = json.loads(ws.recv())
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        replies.append(msg)
-        replied = replied or msg["msg_type"] == reply_type
-        idle = idle or (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle")
-        if replied and idle:
-            return replies
-    raise StepError(f"no complete answer to {msg_type} within {timeout:.0f} s (reply: {replied}, idle: {idle})")
-
-
 def _execute(ws, code: str, timeout: float) -> str | None:
     """Run ``code``; return its ``text/plain`` result, or raise with the kernel's error."""
-    result = None
-    for msg in _request(ws, "execute_request", {"code": code, "silent": False, "store_history": False,
-                                                "allow_stdin": False}, timeout):
-        if msg["msg_type"] == "execute_result":
-            result = msg["content"]["data"].get("text/plain")
-        elif msg["msg_type"] == "error":
-            raise StepError(f"the kernel raised {msg['content']['ename']}: {msg['content']['evalue']}")
-    return result
+    try:
+        out = execute(ws, code, timeout)
+    except KernelTimeout as e:
+        raise StepError(str(e)) from None
+    if out["error"]:
+        raise StepError(f"the kernel raised {out['error']}")
+    return out["result"]
 
 
 def _spawn(lab, session: requests.Session, name: str, timeout: float) -> str:
@@ -307,7 +280,7 @@ def run_person(lab, name: str, password: str, timeouts: StepTimeouts = StepTimeo
         ws = websocket.create_connection(kernel_url.replace("http", "ws", 1) + "/channels",
                                          header=[f"Authorization: token {session.token}"], timeout=timeouts.kernel)
         try:
-            _request(ws, "kernel_info_request", {}, timeouts.kernel)  # answered once the kernel is up
+            request(ws, "kernel_info_request", {}, timeouts.kernel)  # answered once the kernel is up
             result.seconds["kernel"] = time.monotonic() - start
 
             step = "execute"
