@@ -4,7 +4,9 @@
 API (stable; other helpers' tests rely on it)::
 
     with running_lab(state_dir, user_prefix="t1a2b-") as lab:
-        lab.url                  # "http://127.0.0.1:PORT" (the proxy: pages, services, servers)
+        lab.url                  # "http://127.0.0.1:PORT" (the proxy: the hub's pages and API)
+        lab.user_url("ada")      # ada's server, through the proxy (no trailing slash)
+        lab.service_url("gallery")   # a service's base URL, through the proxy (trailing slash)
         lab.hub_api              # lab.url + "/hub/api"
         lab.admin_token          # an API token of `admin`, made through the REST API
         lab.admin_password       # $BACKSTAGE_ADMIN_PASSWORD given to the lab
@@ -90,6 +92,15 @@ class Lab:
         self.stop_seconds: float | None = None
         self.start_seconds: float | None = None
         self.passwords: dict[str, str] = {"admin": admin_password}
+
+    # -- where things are -----------------------------------------------------------------
+    def user_url(self, name: str) -> str:
+        """Base URL of ``name``'s server through the proxy, e.g. ``<...>/user/ada`` (no trailing slash)."""
+        return f"{self.url}/user/{name}"
+
+    def service_url(self, name: str) -> str:
+        """Base URL of a hub service through the proxy, e.g. ``<...>/services/gallery/`` (trailing slash)."""
+        return f"{self.url}/services/{name}/"
 
     # -- plumbing -------------------------------------------------------------------------
     def log_text(self) -> str:
@@ -181,7 +192,7 @@ class Lab:
     def execute(self, name: str, code: str, timeout: float = 60) -> dict:
         """Run ``code`` in a fresh kernel on ``name``'s running server, over the kernel websocket."""
         token = self.token_for(name)
-        base = f"{self.url}/user/{name}"
+        base = self.user_url(name)
         headers = {"Authorization": f"token {token}"}
         r = requests.post(f"{base}/api/kernels", headers=headers, json={}, timeout=30)
         assert r.status_code == 201, f"{r.status_code} {r.text[:300]}"
