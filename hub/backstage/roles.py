@@ -1,14 +1,16 @@
 """Groups, custom scopes and roles of the lab, declared once (contract 2).
 
 Least privilege: every signed-in person may use their own server, share it, and open the
-"Share my server" page; the four groups may open the gallery; reviewers may review; organisers
-(and the admin) may approve sign-ups and enrol attendees. Nobody but an admin reaches another
+"Share my server" page; the five groups may open the gallery; reviewers may review; organisers
+(and the admin) may approve sign-ups and enrol attendees; organisers and officials post challenges
+in the commons (``custom:commons:challenges``); stewards answer data requests
+(``custom:commons:answer``). Nobody but an admin reaches another
 person's server unless it was shared with them (a share grants ``access:servers`` on that one server).
 """
 
 from __future__ import annotations
 
-GROUPS = ("participants", "organisers", "reviewers", "officials")
+GROUPS = ("participants", "organisers", "reviewers", "officials", "stewards")
 GALLERY_SERVICE = "gallery"
 SHARE_SERVICE = "share"
 CULLER_SERVICE = "idle-culler"
@@ -16,6 +18,8 @@ CULLER_SERVICE = "idle-culler"
 REVIEW_SCOPE = "custom:gallery:review"
 APPROVE_SIGNUPS_SCOPE = "custom:signups:approve"
 ENROL_SCOPE = "custom:backstage:enrol"
+CHALLENGES_SCOPE = "custom:commons:challenges"
+ANSWER_SCOPE = "custom:commons:answer"
 
 CUSTOM_SCOPES = {
     REVIEW_SCOPE: {
@@ -26,6 +30,12 @@ CUSTOM_SCOPES = {
     },
     ENROL_SCOPE: {
         "description": "Enrol attendees of an event (create accounts and add them to the event's group).",
+    },
+    CHALLENGES_SCOPE: {
+        "description": "Post challenges in the commons and answer the ideas proposed for them.",
+    },
+    ANSWER_SCOPE: {
+        "description": "Answer data requests in the commons (as a data steward).",
     },
 }
 
@@ -44,7 +54,7 @@ def gallery_access_scope() -> str:
 
 
 def load_groups() -> dict:
-    """``c.JupyterHub.load_groups``: the four groups, created empty; membership lives in the database.
+    """``c.JupyterHub.load_groups``: the lab's groups, created empty; membership lives in the database.
 
     Returns
     -------
@@ -97,9 +107,22 @@ def load_roles(admin_users=("admin",), culler: bool = True) -> list[dict]:
             "groups": ["organisers"],
         },
         {
+            "name": "challenger",
+            "description": "Post challenges in the commons and answer their ideas.",
+            "scopes": [CHALLENGES_SCOPE],
+            "groups": ["organisers", "officials"],
+        },
+        {
+            "name": "steward",
+            "description": "Answer data requests in the commons.",
+            "scopes": [ANSWER_SCOPE],
+            "groups": ["stewards"],
+        },
+        {
             "name": "backstage-admin",
             "description": "The lab's own scopes for the admin (JupyterHub's admin role holds the rest).",
-            "scopes": [REVIEW_SCOPE, APPROVE_SIGNUPS_SCOPE, ENROL_SCOPE, gallery_access_scope()],
+            "scopes": [REVIEW_SCOPE, APPROVE_SIGNUPS_SCOPE, ENROL_SCOPE, CHALLENGES_SCOPE, ANSWER_SCOPE,
+                       gallery_access_scope()],
             "users": list(admin_users),
         },
         {

@@ -69,11 +69,12 @@ def test_auth_modes(mode, cls):
         assert c.JupyterHub.template_vars["backstage_signup"] is False
 
 
-def test_the_four_groups_and_custom_scopes_are_declared():
+def test_the_five_groups_and_custom_scopes_are_declared():
     c = build_config(settings())
-    assert set(c.JupyterHub.load_groups) == {"participants", "organisers", "reviewers", "officials"}
+    assert set(c.JupyterHub.load_groups) == {"participants", "organisers", "reviewers", "officials", "stewards"}
     assert set(c.JupyterHub.custom_scopes) == {
-        "custom:gallery:review", "custom:signups:approve", "custom:backstage:enrol"}
+        "custom:gallery:review", "custom:signups:approve", "custom:backstage:enrol",
+        "custom:commons:challenges", "custom:commons:answer"}
 
 
 def test_least_privilege_roles():
@@ -87,6 +88,12 @@ def test_least_privilege_roles():
     assert by_name["reviewer"] == {**by_name["reviewer"], "scopes": ["custom:gallery:review"], "groups": ["reviewers"]}
     assert set(by_name["organiser"]["scopes"]) == {"custom:signups:approve", "custom:backstage:enrol"}
     assert by_name["organiser"]["groups"] == ["organisers"]
+    # contract 7: challenges for organisers and officials, answers for stewards, both for the admin
+    assert by_name["challenger"]["scopes"] == ["custom:commons:challenges"]
+    assert sorted(by_name["challenger"]["groups"]) == ["officials", "organisers"]
+    assert by_name["steward"]["scopes"] == ["custom:commons:answer"]
+    assert by_name["steward"]["groups"] == ["stewards"]
+    assert set(by_name["backstage-admin"]["scopes"]) >= {"custom:commons:challenges", "custom:commons:answer"}
     assert set(by_name["backstage-admin"]["scopes"]) >= {"custom:signups:approve", "custom:backstage:enrol"}
     assert by_name["backstage-admin"]["users"] == ["admin"]
     # no group role grants anything on servers
