@@ -1,8 +1,8 @@
 """Fetching: verified downloads into the cache, through pooch, with retries, a timeout and a lock.
 
-A file is downloaded to a temporary name beside its final place, its sha256 is checked against the
-catalog, and only then is it moved into place, so a reader never sees half a file. A lock (filelock)
-makes concurrent processes download once. A warm cache makes no network call at all.
+Inside a cross-process lock (filelock, so concurrent processes download once), :func:`pooch.retrieve`
+streams a file to a temporary name beside its final place, checks its sha256 against the catalog, and
+only then moves it into place, so a reader never sees half a file. A warm cache makes no network call.
 
 Examples
 --------
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
-import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -127,9 +128,11 @@ def fetch_file(source: str, dest: Path, sha256: str | None, *, conf: GovdataSett
                size: int | None = None) -> Path:
     """Copy or download ``source`` (a path or an http(s) URL) to ``dest``, verified against ``sha256``.
 
-    A verified ``dest`` already present is returned at once. A ``dest`` whose hash is wrong (a corrupt
-    cache) is deleted and fetched again. ``sha256=None`` accepts whatever arrives (for portal resources
-    without a published hash) but still downloads to a temporary file first.
+    Inside a cross-process lock, :func:`pooch.retrieve` does the work: it streams the file (with a
+    progress bar for large ones) to a temporary file beside ``dest``, checks its hash, and only then
+    moves it into place, so a reader never sees half a file. A verified ``dest`` already present is
+    returned at once. A ``dest`` whose hash is wrong (a corrupt cache) is deleted and fetched again.
+    ``sha256=None`` accepts whatever arrives (for portal resources without a published hash).
 
     Raises
     ------
@@ -151,19 +154,17 @@ def fetch_file(source: str, dest: Path, sha256: str | None, *, conf: GovdataSett
                 return dest
             log.warning("govdata: the cached %s is corrupt (hash mismatch); fetching it again", dest)
             dest.unlink()
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
         try:
-            _retrieve(source, tmp, conf, size)
-            actual = sha256_of(tmp)
-            if sha256 is not None and actual != sha256:
-                raise HashMismatchError(
-                    f"{dest.name} from {source} does not match the catalog's sha256: expected {sha256} "
-                    f"but got {actual}. The download was deleted for safety; nothing was cached. The file "
-                    "may be truncated or tampered with: try again later, or use a trusted GOVDATA_MIRROR."
-                )
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+            with _pooch_quiet():
+                pooch.retrieve(source, known_hash=sha256, fname=dest.name, path=dest.parent,
+                               downloader=_Downloader(conf, size))
+        except ValueError as exc:  # pooch's hash check: "... expected X but got Y. Deleted download ..."
+            raise HashMismatchError(
+                f"{dest.name} from {source} does not match the catalog's sha256: {_pooch_hashes(exc)}. "
+                "The download was deleted for safety; nothing was cached. The file may be truncated or "
+                "tampered with: try again later, or use a trusted GOVDATA_MIRROR."
+            ) from exc
+        _readable_as_umask_allows(dest)  # pooch's temporary file is 0600; a mirror folder must stay readable
     log.info("govdata: fetched %s from %s", dest.name, source)
     return dest
 
@@ -172,34 +173,69 @@ def _verified(path: Path, sha256: str | None) -> bool:
     return path.exists() and (sha256 is None or sha256_of(path) == sha256)
 
 
-def _retrieve(source: str, tmp: Path, conf: GovdataSettings, size: int | None) -> None:
-    if not source.startswith(("http://", "https://")):
-        if not Path(source).is_file():
-            raise FileNotFoundError(f"{source} does not exist")
-        shutil.copyfile(source, tmp)
-        return
-    progress = size is None or size >= conf.progressbar_min_bytes
-    downloader = pooch.HTTPDownloader(progressbar=progress, chunk_size=65536, timeout=conf.timeout)
-    wait = conf.backoff
-    for attempt in range(conf.retries + 1):
-        try:
-            downloader(source, str(tmp), None)
+def _pooch_hashes(exc: ValueError) -> str:
+    """``expected X but got Y`` from pooch's hash-mismatch message (the whole message if it changes)."""
+    found = re.search(r"expected \S+ but got \S+", str(exc))
+    return found.group(0).rstrip(".") if found else str(exc)
+
+
+@contextmanager
+def _pooch_quiet():
+    """Silence pooch's own INFO lines ("Downloading data from ...", printed to stderr in every notebook)."""
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _readable_as_umask_allows(path: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+class _Downloader:
+    """The downloader handed to :func:`pooch.retrieve`: pooch's own HTTP download with retries, or a copy.
+
+    Pooch writes to a temporary file, then checks the hash and moves it into place; this only fills that
+    file: a folder mirror is copied, an http(s) source is streamed by :class:`pooch.HTTPDownloader`
+    (progress bar for files of ``progressbar_min_bytes`` or more), retried on 5xx, 429 and network errors.
+    """
+
+    def __init__(self, conf: GovdataSettings, size: int | None):
+        self.conf, self.size = conf, size
+
+    def __call__(self, source: str, output_file: str, pooch_instance) -> None:
+        if not source.startswith(("http://", "https://")):
+            if not Path(source).is_file():
+                raise FileNotFoundError(f"{source} does not exist")
+            shutil.copyfile(source, output_file)
             return
-        except requests.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else 0
-            if status == 404:
-                raise FileNotFoundError(f"{source} answered 404 Not Found") from exc
-            if status < 500 and status != 429:
-                raise DatasetUnavailableError(f"{source} answered HTTP {status}; check the URL") from exc
-            reason = f"HTTP {status}"
-        except _RETRYABLE as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-        tmp.unlink(missing_ok=True)
-        if attempt == conf.retries:
-            raise DatasetUnavailableError(
-                f"{source} failed {attempt + 1} times (last: {reason}; timeout {conf.timeout:g} s)."
-            )
-        log.warning("govdata: %s failed (%s); retry %d of %d in %.1f s", source, reason, attempt + 1,
-                    conf.retries, wait)
-        time.sleep(wait)
-        wait = min(wait * 2, 10.0)
+        conf = self.conf
+        progress = self.size is None or self.size >= conf.progressbar_min_bytes
+        http = pooch.HTTPDownloader(progressbar=progress, chunk_size=65536, timeout=conf.timeout)
+        wait = conf.backoff
+        for attempt in range(conf.retries + 1):
+            try:
+                http(source, output_file, pooch_instance)
+                return
+            except requests.HTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else 0
+                if status == 404:
+                    raise FileNotFoundError(f"{source} answered 404 Not Found") from exc
+                if status < 500 and status != 429:
+                    raise DatasetUnavailableError(f"{source} answered HTTP {status}; check the URL") from exc
+                reason = f"HTTP {status}"
+            except _RETRYABLE as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            if attempt == conf.retries:
+                raise DatasetUnavailableError(
+                    f"{source} failed {attempt + 1} times (last: {reason}; timeout {conf.timeout:g} s)."
+                )
+            log.warning("govdata: %s failed (%s); retry %d of %d in %.1f s", source, reason, attempt + 1,
+                        conf.retries, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 10.0)

@@ -189,3 +189,45 @@ def test_fetch_appends_provenance_to_the_log_named_at_call_time(mirror_env, monk
     assert len(lines) == 1
     assert set(lines[0]) == {"id", "title", "sha256", "licence", "licence_url", "publisher", "attribution", "url"}
     assert lines[0]["id"] == SMALL and lines[0]["sha256"] == govdata.info(SMALL).sha256
+
+
+def _lock_is_held(lock_path) -> bool:
+    import fcntl
+
+    with open(lock_path, "a") as f:  # a new open file description: flock sees any other holder
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+@pytest.mark.parametrize("where", ["folder", "http"])
+def test_pooch_downloads_and_verifies_inside_the_cross_process_lock(serve, gov_env, monkeypatch, shared_datasets,
+                                                                   where):
+    calls = []
+    real_retrieve = pooch.retrieve
+
+    def spy(url, known_hash=None, fname=None, path=None, **kwargs):
+        calls.append((url, known_hash, _lock_is_held(f"{path}/{fname}.lock")))
+        return real_retrieve(url, known_hash=known_hash, fname=fname, path=path, **kwargs)
+
+    monkeypatch.setattr(pooch, "retrieve", spy)
+    with serve(folder=shared_datasets) as server:
+        monkeypatch.setenv("GOVDATA_MIRROR", server.url if where == "http" else str(shared_datasets))
+        path = govdata.fetch(SMALL)
+    assert [(known, held) for _, known, held in calls] == [(govdata.info(SMALL).sha256, True)]
+    assert calls[0][0].endswith(SMALL_FILE)
+    assert _sha(path) == govdata.info(SMALL).sha256
+
+
+def test_fetched_files_are_readable_as_the_umask_allows(gov_env, monkeypatch, shared_datasets):
+    # pooch's temporary file is 0600; a cache or mirror folder shared by a venue must stay readable
+    monkeypatch.setenv("GOVDATA_MIRROR", str(shared_datasets))
+    old = os.umask(0o022)
+    try:
+        path = govdata.fetch(SMALL)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
