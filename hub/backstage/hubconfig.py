@@ -29,6 +29,20 @@ _AUTHENTICATORS = {
 }
 
 
+def front_door(handler) -> str:
+    """``JupyterHub.default_url``: an anonymous visitor at ``/`` lands on the commons' home page (contract 7).
+
+    Signed-in people land where :func:`backstage.auth.landing.landing_url` says (officials on the
+    gallery, participants in their own lab); a closed commons (``commons: {public:
+    false}``) leaves anonymous visitors at the sign-in form. The commons' ``href`` carries its own host
+    when services have origins of their own (``JupyterHub.subdomain_host``).
+    """
+    if handler.current_user:
+        return landing_url(handler)
+    commons = handler.services.get(roles.COMMONS_SERVICE)
+    return commons.href if commons is not None else ""
+
+
 def _proxy_command(settings: dict) -> list[str]:
     return settings.get("proxy_command") or [str(REPO / "node_modules" / ".bin" / "configurable-http-proxy")]
 
@@ -117,5 +131,6 @@ def build_config(settings: dict) -> Config:
     # sharing, services, operations
     c.JupyterHub.services = managed_services(settings)
     c.JupyterHub.authenticate_prometheus = True
+    c.JupyterHub.default_url = front_door if settings["commons"]["public"] else ""
     c.JupyterHub.shutdown_on_logout = False
     return c

@@ -165,7 +165,8 @@ def run(args) -> int:
         "state_dir": str(state),
         "port": settings["port"],
         "lab_id": lab_id,
-        "internal_ports": {k: free_port() for k in ("hub", "proxy_api", "gallery", "gallery_voila", "share")},
+        "internal_ports": {k: free_port()
+                           for k in ("hub", "proxy_api", "gallery", "gallery_voila", "share", "commons")},
     }
     env.update(BACKSTAGE_RUNTIME=json.dumps(runtime), BACKSTAGE_LAB_ID=lab_id)
     env.pop("BACKSTAGE_ADMIN_PASSWORD", None)  # the hub never needs it: the store has the hash

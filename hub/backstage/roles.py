@@ -13,6 +13,7 @@ from __future__ import annotations
 GROUPS = ("participants", "organisers", "reviewers", "officials", "stewards")
 GALLERY_SERVICE = "gallery"
 SHARE_SERVICE = "share"
+COMMONS_SERVICE = "commons"
 CULLER_SERVICE = "idle-culler"
 
 REVIEW_SCOPE = "custom:gallery:review"
@@ -84,9 +85,9 @@ def load_roles(admin_users=("admin",), culler: bool = True) -> list[dict]:
             # JupyterHub's default role for every user, made explicit: own server, sharing it,
             # looking people and groups up by name (to share with them), the share page.
             "name": "user",
-            "description": "Every signed-in person: their own server, and sharing it.",
+            "description": "Every signed-in person: their own server, sharing it, and the commons.",
             "scopes": ["self", "shares!user", "read:users:name", "read:groups:name",
-                       f"access:services!service={SHARE_SERVICE}"],
+                       f"access:services!service={SHARE_SERVICE}", f"access:services!service={COMMONS_SERVICE}"],
         },
         {
             "name": "gallery-visitor",
@@ -124,6 +125,12 @@ def load_roles(admin_users=("admin",), culler: bool = True) -> list[dict]:
             "scopes": [REVIEW_SCOPE, APPROVE_SIGNUPS_SCOPE, ENROL_SCOPE, CHALLENGES_SCOPE, ANSWER_SCOPE,
                        gallery_access_scope()],
             "users": list(admin_users),
+        },
+        {
+            "name": "commons-service",
+            "description": "The commons reads the gallery's list of dashboards (lineage of ideas).",
+            "scopes": [gallery_access_scope()],
+            "services": [COMMONS_SERVICE],
         },
         {
             "name": "idle-culler",

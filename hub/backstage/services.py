@@ -5,11 +5,20 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from backstage.roles import CULLER_SERVICE, GALLERY_SERVICE, REVIEW_SCOPE, SHARE_PAGE_SCOPES, SHARE_SERVICE
+from backstage.roles import (
+    ANSWER_SCOPE,
+    CHALLENGES_SCOPE,
+    COMMONS_SERVICE,
+    CULLER_SERVICE,
+    GALLERY_SERVICE,
+    REVIEW_SCOPE,
+    SHARE_PAGE_SCOPES,
+    SHARE_SERVICE,
+)
 
 SERVICE_START_TIMEOUT = 120  # seconds
 
-__all__ = ["culler_service", "gallery_available", "gallery_service", "managed_services", "share_service"]
+__all__ = ["commons_service", "culler_service", "gallery_available", "gallery_service", "managed_services", "share_service"]
 
 
 def _lab_env(settings: dict) -> dict:
@@ -87,9 +96,40 @@ def gallery_service(settings: dict) -> dict:
     }
 
 
+def commons_service(settings: dict) -> dict:
+    """The commons (contract 7): challenges, ideas, votes, data requests; public to read unless
+    ``commons: {public: false}``.
+
+    Its OAuth tokens carry: access to the commons, the commons' two custom scopes (checked by the
+    commons), the viewer's groups (moderators are organisers), and the viewer's *own* server only, so
+    "Start a prototype" can write a notebook into their lab through their server's contents API.
+    """
+    import os
+
+    env = {**_lab_env(settings)}
+    for name in ("GOVDATA_MIRROR", "GOVDATA_CACHE"):  # to verify the catalog ids that stewards name
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    if settings.get("gallery", "auto") is not False:
+        # the gallery's list of dashboards (lineage), read with the commons' own service token
+        env["BACKSTAGE_GALLERY_API_URL"] = f"http://127.0.0.1:{settings['internal_ports']['gallery']}/services/{GALLERY_SERVICE}/api/dashboards"
+    public = settings.get("commons", {}).get("public", True)
+    return {
+        "name": COMMONS_SERVICE,
+        "display": True,
+        "info": {"description": "Commons: challenges, ideas and data requests"},
+        "url": f"http://127.0.0.1:{settings['internal_ports']['commons']}",
+        "command": [sys.executable, "-m", "backstage.commons", f"--CommonsApp.public={public}"],
+        "environment": env,
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": [f"access:services!service={COMMONS_SERVICE}", CHALLENGES_SCOPE, ANSWER_SCOPE,
+                                        "read:users:groups!user", "read:servers!user", "access:servers!user"],
+    }
+
+
 def managed_services(settings: dict) -> list[dict]:
     """Every service the hub starts and stops with itself."""
-    services = [culler_service(settings), share_service(settings)]
+    services = [culler_service(settings), share_service(settings), commons_service(settings)]
     wanted = settings.get("gallery", "auto")
     if wanted is True or (wanted == "auto" and gallery_available()):
         services.append(gallery_service(settings))

@@ -37,12 +37,14 @@ DEFAULTS: dict = {
     "mem_limit": None,
     "user_prefix": "bk-",
     "isolation": "auto",
-    "internal_ports": {"hub": 8081, "proxy_api": 8001, "gallery": 8101, "gallery_voila": 8102, "share": 8103},
+    "internal_ports": {"hub": 8081, "proxy_api": 8001, "gallery": 8101, "gallery_voila": 8102, "share": 8103,
+                       "commons": 8104},
     "proxy_command": None,
     "singleuser_command": None,
     "starter_notebooks": None,
     "lab_id": None,
     "gallery": "auto",
+    "commons": {"public": True},
 }
 
 SCHEMA: dict = {
@@ -72,13 +74,18 @@ SCHEMA: dict = {
             "additionalProperties": False,
             "properties": {
                 k: {"type": "integer", "minimum": 1, "maximum": 65535}
-                for k in ("hub", "proxy_api", "gallery", "gallery_voila", "share")
+                for k in ("hub", "proxy_api", "gallery", "gallery_voila", "share", "commons")
             },
         },
         "proxy_command": {"type": ["array", "null"], "items": {"type": "string"}},
         "singleuser_command": {"type": ["array", "null"], "items": {"type": "string"}},
         "starter_notebooks": {"type": ["string", "null"]},
         "gallery": {"enum": ["auto", True, False]},
+        "commons": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"public": {"type": "boolean", "description": "anyone may read the commons (default true)"}},
+        },
         "lab_id": {"type": ["string", "null"], "description": "set by the launcher: marks the lab's processes"},
     },
 }

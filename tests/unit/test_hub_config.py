@@ -177,5 +177,5 @@ def test_config_file_layers_escape_hatch_last(tmp_path, monkeypatch):
 
 def test_services_get_time_to_start_on_a_busy_machine():
     c = build_config(settings(gallery=True))
-    assert {s["name"] for s in c.JupyterHub.services} == {"idle-culler", "share", "gallery"}
+    assert {s["name"] for s in c.JupyterHub.services} == {"idle-culler", "share", "gallery", "commons"}
     assert all(s["timeout"] >= 60 for s in c.JupyterHub.services)

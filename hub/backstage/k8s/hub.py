@@ -43,7 +43,7 @@ GALLERY_HOST = "gallery"
 
 # JupyterHub traits the lab decides, copied as they are.
 _LAB_TRAITS = ("authenticator_class", "custom_scopes", "load_groups", "authenticate_prometheus",
-               "shutdown_on_logout")
+               "shutdown_on_logout", "default_url")
 # Spawner traits about how a server behaves, not where it runs (e.g. how soon a revoked share stops working).
 _LAB_SPAWNER_TRAITS = ("args",)
 # What the local configuration sets that the chart decides on Kubernetes (and where), by section and

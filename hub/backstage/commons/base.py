@@ -1,0 +1,78 @@
+"""Handler bases of the commons: the shared web base plus "who may read" (site setting ``commons.public``)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from tornado import web
+
+from backstage.web import APIHandler, PageHandler
+
+
+class CommonsMixin:
+    """Reading is public while ``CommonsApp.public`` holds; otherwise every request needs a signed-in person."""
+
+    service_title = "the commons"
+
+    @property
+    def commons(self):
+        return self.settings["commons"]
+
+    @property
+    def db(self):
+        return self.commons.db
+
+    async def prepare(self):
+        await super().prepare()
+        if not self.commons.public and not self.current_user:
+            self.refuse_anonymous()
+
+    def refuse_anonymous(self):
+        self.require_user()
+
+    def is_challenger(self, user: dict | None = None) -> bool:
+        """May post challenges (organisers, officials, admin)."""
+        return self.has_scope(self.commons.challenges_scope, user)
+
+    def is_moderator(self, user: dict | None = None) -> bool:
+        """May see reports and hide ideas (organisers and admins)."""
+        return self.in_group(self.commons.moderators_group, user)
+
+
+class CommonsAPIHandler(CommonsMixin, APIHandler):
+    """A JSON endpoint of the commons."""
+
+
+class CommonsPageHandler(CommonsMixin, PageHandler):
+    """A page of the commons (GOV.UK layout with the commons' navigation)."""
+
+    def refuse_anonymous(self):
+        if self.request.method in ("GET", "HEAD") and not self._not_allowed:
+            self.redirect(f"{self.commons.prefix}sign-in?next={quote(self.request.uri)}")
+            return
+        self.require_user()
+
+    def page_namespace(self) -> dict:
+        ns = super().page_namespace()
+        p = self.commons.prefix
+        hub = self.commons.hub_url
+        nav = [("Commons", p), ("Challenges", p + "challenges")]
+        if self.commons.gallery_url:
+            nav.append(("Gallery", self.commons.gallery_url))
+        if self.current_user:
+            nav.append(("My lab", hub + "home"))
+            if self.is_moderator():
+                nav.append(("Reports", p + "reports"))
+            nav.append(("Sign out", hub + "logout"))
+        else:
+            nav.append(("Sign in", p + "sign-in"))
+        ns.update(service_name="Commons", nav=nav, hub_url=hub, home_url=p,
+                  challenger=self.is_challenger(), moderator=self.is_moderator())
+        return ns
+
+
+class NotFoundPage(CommonsPageHandler):
+    async def prepare(self):
+        await super().prepare()
+        if not self._finished:
+            raise web.HTTPError(404, "there is no such page in the commons")
