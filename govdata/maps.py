@@ -115,8 +115,14 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
         Number of classes, ``"quantiles"``, ``"naturalbreaks"`` or ``"equalinterval"``, and a
         colour-blind-safe palette (``"viridis"``, ``"cividis"``) or a list of colours.
     attribution : str, optional
-        The data attribution shown on the map (default: the catalog attribution of the govdata datasets
-        the frame came from, or of every dataset loaded in this process).
+        The data attribution, printed once under the map with the legend, never over the polygons
+        (default: the catalog attribution of the govdata datasets the frame came from, or of every
+        dataset loaded in this process).
+    width, height : str
+        The map's box in a notebook or dashboard (an iframe; legend and credits included), e.g.
+        ``height="400px"``. The map always fits the data's bounds to what is left of that box above
+        the legend and credits, and fits them again when the box changes size (a phone turned), until
+        the reader pans or zooms. Saved with ``m.save()``, the map fills the browser window.
     precision : int
         Decimal places kept in the map's coordinates: 5 (about 1 m) is finer than any screen shows and
         makes the page about half the size of full precision, so it opens faster, in a dashboard too.
@@ -124,7 +130,8 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
     Returns
     -------
     folium.Map
-        With a legend, tooltips and the attribution; ``m.save("map.html")`` writes one self-contained file.
+        With tooltips, and a legend and the credits under it; ``m.save("map.html")`` writes one
+        self-contained file.
     """
     import folium
     from branca.element import Element, MacroElement
@@ -157,11 +164,17 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
     rounded = shapely.transform(data.geometry.values, lambda xy: xy.round(precision))
     layer_data = geopandas.GeoDataFrame(props, geometry=rounded, crs="EPSG:4326")
 
-    m = folium.Map(location=None, tiles=None, width=width, height=height, control_scale=True)
+    m = folium.Map(location=None, tiles=None, width="100%", height="100%", attribution_control=False,
+                   zoom_snap=0.25)
     m.default_js, m.default_css = [], []  # no CDN: Leaflet is inlined below, the rest is not needed
+    figure = _map_figure_class()(width=width, height=height)
+    figure.map_title = legend or column
+    figure.add_child(m)
     header = m.get_root().header
     header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
     header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    header.add_child(Element(f"<style>{_LAYOUT_CSS}</style>"), name="govdata_layout")
+    credits = [attribution if attribution is not None else _default_attribution(gdf)]
     if tiles is True:  # opt-in OpenStreetMap background (images from the network; the map still draws without)
         tiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
         tiles_attribution = tiles_attribution or "© OpenStreetMap contributors"
@@ -169,6 +182,7 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
         if not tiles_attribution:
             raise ValueError("a tile layer needs tiles_attribution= (the tile provider's required credit)")
         folium.TileLayer(tiles=tiles, attr=tiles_attribution).add_to(m)
+        credits.append(f"Map tiles: {tiles_attribution}")
     aliases = [str(c) for c in tooltip]
     folium.GeoJson(
         layer_data.to_json(na="null"),
@@ -179,36 +193,76 @@ def choropleth(gdf, column: str, *, tooltip: list[str] | None = None, legend: st
         tooltip=folium.GeoJsonTooltip(fields=list(dict.fromkeys(tooltip)), aliases=aliases, localize=True),
     ).add_to(m)
     minx, miny, maxx, maxy = (round(float(v), precision) for v in data.total_bounds)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
 
     lower = [float(values.min()), *bins[:-1]]
-    rows = "".join(
-        f'<li><span style="background:{c};display:inline-block;width:1.2em;height:1em;margin-right:.4em;'
-        f'border:1px solid #505a5f" aria-hidden="true"></span>{html.escape(_fmt(lo))} – {html.escape(_fmt(hi))}</li>'
-        for c, lo, hi in zip(colours, lower, bins, strict=True)
-    )
+    swatch = ('<span style="background:{};display:inline-block;width:1.2em;height:1em;margin-right:.3em;'
+              'vertical-align:-.1em;border:1px solid #505a5f" aria-hidden="true"></span>')
+    rows = "".join(f"<li>{swatch.format(c)}{html.escape(_fmt(lo))} – {html.escape(_fmt(hi))}</li>"
+                   for c, lo, hi in zip(colours, lower, bins, strict=True))
     if (classes < 0).any():
-        rows += (f'<li><span style="background:{NO_DATA};display:inline-block;width:1.2em;height:1em;'
-                 'margin-right:.4em;border:1px solid #505a5f" aria-hidden="true"></span>No data</li>')
-    legend_html = (f'<div class="govdata-legend" role="region" aria-label="Legend" style="background:#fff;'
-                   f'padding:6px 8px;font:14px/1.4 Arial,sans-serif;color:#0b0c0c;border:1px solid #b1b4b6">'
-                   f'<strong>{html.escape(legend or column)}</strong>'
-                   f'<ul style="list-style:none;margin:4px 0 0;padding:0">{rows}</ul></div>')
-    credit = html.escape(attribution if attribution is not None else _default_attribution(gdf))
-    extra = MacroElement()
+        rows += f"<li>{swatch.format(NO_DATA)}No data</li>"
+    below = (f'<div class="govdata-below"><div class="govdata-legend" role="region" aria-label="Legend">'
+             f'<strong>{html.escape(legend or column)}</strong><ul>{rows}</ul></div>'
+             f'<p class="govdata-credits">{html.escape(" | ".join(c for c in credits if c))}</p></div>')
+    extra = MacroElement()  # its html follows the map's div; its script runs once the map exists
+    extra.below_html, extra.bounds = below, json.dumps([[miny, minx], [maxy, maxx]])
     extra._template = Template(
-        "{% macro script(this, kwargs) %}\n"
-        "(function(map){\n"
-        "  var legend = L.control({position: 'bottomright'});\n"
-        "  legend.onAdd = function(){ var d = L.DomUtil.create('div'); d.innerHTML = "
-        + json.dumps(legend_html) + "; return d; };\n"
-        "  legend.addTo(map);\n"
-        "  map.attributionControl.addAttribution(" + json.dumps(credit) + ");\n"
-        "})({{ this._parent.get_name() }});\n"
-        "{% endmacro %}"
+        "{% macro html(this, kwargs) %}{{ this.below_html }}{% endmacro %}\n"
+        "{% macro script(this, kwargs) %}\n" + _FIT_SCRIPT
+        + "({{ this._parent.get_name() }}, {{ this.bounds }});\n{% endmacro %}"
     )
     m.add_child(extra)
     return m
+
+
+#: The map fills the page (or the notebook's frame) above its legend and credits, never under them.
+_LAYOUT_CSS = """
+html, body { height: 100%; margin: 0; }
+body { display: flex; flex-direction: column; font: 14px/1.4 Arial, sans-serif; color: #0b0c0c; }
+body > .folium-map { flex: 1 1 0; min-height: 0; height: auto !important; }
+.govdata-below { flex: none; padding: 4px 8px; border-top: 1px solid #b1b4b6; background: #fff; }
+.govdata-legend ul { list-style: none; display: flex; flex-wrap: wrap; gap: 0 1em; margin: 2px 0 0; padding: 0; }
+.govdata-credits { margin: 4px 0 0; font-size: 12px; color: #505a5f; }
+"""
+
+#: Fit the data's bounds to the map's box when it is drawn and whenever that box changes size (a phone
+#: turned, a notebook column resized, a dashboard shown), until the reader pans or zooms themselves.
+_FIT_SCRIPT = """(function(map, box){
+  var bounds = L.latLngBounds(box), moved = false, fitting = false;
+  function fit(){
+    if (!map.getSize().x || !map.getSize().y) return;
+    fitting = true;
+    map.fitBounds(bounds, {animate: false, padding: [4, 4]});
+    fitting = false;
+  }
+  map.on("dragstart", function(){ moved = true; });
+  map.on("zoomstart", function(){ if (!fitting) moved = true; });
+  map.govdataBounds = bounds;
+  fit();
+  if (window.ResizeObserver) {
+    new ResizeObserver(function(){ map.invalidateSize({pan: false}); if (!moved) fit(); })
+      .observe(map.getContainer());
+  }
+})"""
+
+
+@lru_cache(maxsize=1)
+def _map_figure_class():
+    from branca.element import Figure
+
+    class MapFigure(Figure):
+        """A page for one map; in a notebook, an iframe of a set height (not folium's 60%-of-width box,
+        which on a phone is shorter than the map inside it, so only the top of the country showed)."""
+
+        map_title = ""
+
+        def _repr_html_(self, **kwargs) -> str:
+            page = html.escape(self.render(**kwargs))
+            return (f'<iframe srcdoc="{page}" title="{html.escape(f"Map: {self.map_title}")}" '
+                    f'style="width:{html.escape(self.width)};height:{html.escape(self.height)};border:none;'
+                    'display:block" allowfullscreen></iframe>')
+
+    return MapFigure
 
 
 def _default_attribution(gdf) -> str:

@@ -37,7 +37,7 @@ def test_the_map_has_a_legend_tooltips_an_accessible_palette_and_the_attribution
     m = govdata.choropleth(imd_map_data, "Score", legend="IMD 2019 average score",
                            tooltip=["LAD21NM", "Score"])
     page = m.get_root().render()
-    assert "IMD 2019 average score" in page and 'aria-label=\\"Legend\\"' in page
+    assert "IMD 2019 average score" in page and 'aria-label="Legend"' in page
     assert "No data" in page  # Wales, Scotland and NI have no IMD score
     assert "bindTooltip" in page and '"LAD21NM"' in page
     classes = set(re.findall(r'"_fill": "(#[0-9a-f]{6})"', page))
@@ -101,7 +101,7 @@ def test_the_saved_map_renders_in_chromium_with_the_network_off(imd_map_data, tm
             page.wait_for_selector("path.leaflet-interactive", timeout=15000)
             polygons = page.locator("path.leaflet-interactive").count()
             legend = page.locator(".govdata-legend").inner_text()
-            credit = page.locator(".leaflet-control-attribution").inner_text()
+            credit = page.locator(".govdata-credits").inner_text()
         finally:
             browser.close()
     assert blocked == [] and errors == []
@@ -129,3 +129,91 @@ def test_map_coordinates_keep_five_decimals_by_default_and_full_precision_on_req
     full = govdata.choropleth(imd_map_data, "Score", precision=15).get_root().render()
     assert longest_decimals(small) <= 5 < longest_decimals(full)
     assert len(small) < 0.75 * len(full)
+
+
+_MEASURE = """() => {
+  const box = e => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+  const paths = [...document.querySelectorAll("path.leaflet-interactive")].map(box);
+  const drawn = {l: Math.min(...paths.map(p => p.l)), t: Math.min(...paths.map(p => p.t)),
+                 r: Math.max(...paths.map(p => p.r)), b: Math.max(...paths.map(p => p.b))};
+  const map = Object.values(window).find(v => v && v._container && v.getBounds && v.govdataBounds);
+  return {container: box(document.querySelector(".leaflet-container")), drawn,
+          credits: box(document.querySelector(".govdata-credits")),
+          page: {l: 0, t: 0, r: innerWidth, b: innerHeight},
+          contains: map.getBounds().contains(map.govdataBounds),
+          text: document.body.innerText};
+}"""
+
+
+def _inside(inner, outer, slack=1.0):
+    return (inner["l"] >= outer["l"] - slack and inner["t"] >= outer["t"] - slack
+            and inner["r"] <= outer["r"] + slack and inner["b"] <= outer["b"] + slack)
+
+
+def _overlap(a, b):
+    return a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_the_whole_country_fits_in_the_notebook_frame_with_the_credits_once_and_under_it(imd_map_data, tmp_path,
+                                                                                         viewport):
+    from playwright.sync_api import sync_playwright
+
+    # the map as a notebook or a dashboard shows it: its _repr_html_ (an iframe) in a page
+    m = govdata.choropleth(imd_map_data, "Score", legend="IMD score")
+    page_file = tmp_path / "output.html"
+    page_file.write_text(f"<!doctype html><html><body style='margin:0;padding:8px'>{m._repr_html_()}</body></html>")
+    blocked = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=viewport)
+            page.route(re.compile(r"^(?!file:|data:|about:).*"),
+                       lambda route: (blocked.append(route.request.url), route.abort()))
+            page.goto(page_file.as_uri())
+            frame = page.frame_locator("iframe")
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=15000)
+            iframe = page.locator("iframe").bounding_box()
+            inner = next(f for f in page.frames if f != page.main_frame).evaluate(_MEASURE)
+        finally:
+            browser.close()
+    assert blocked == []
+    assert inner["contains"], "the map's view holds the data's bounds"
+    assert _inside(inner["drawn"], inner["container"]), (inner["drawn"], inner["container"])
+    assert not _overlap(inner["credits"], inner["drawn"]), "the credits are not over the map"
+    assert not _overlap(inner["credits"], inner["container"])
+    assert inner["page"]["b"] - inner["credits"]["b"] < 40, "no empty space under the credits"
+    assert iframe["x"] >= 0 and iframe["x"] + iframe["width"] <= viewport["width"]  # the frame fits the screen
+    assert inner["text"].count("Contains MHCLG English Indices of Deprivation 2019 data") == 1
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_the_saved_map_fills_the_window_and_refits_when_it_is_resized(imd_map_data, tmp_path, viewport):
+    from playwright.sync_api import sync_playwright
+
+    path = tmp_path / "imd.html"
+    govdata.choropleth(imd_map_data, "Score", tiles="http://tiles.invalid/{z}/{x}/{y}.png",
+                       tiles_attribution="Local tiles").save(str(path))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 600})
+            page.route(re.compile(r"^(?!file:|data:|about:).*"), lambda route: route.abort())
+            page.goto(path.as_uri())
+            page.wait_for_selector("path.leaflet-interactive", timeout=15000)
+            page.set_viewport_size(viewport)  # a window resized, a phone turned
+            page.wait_for_function("""() => { const c = document.querySelector('.leaflet-container')
+                .getBoundingClientRect(); return Math.abs(c.width - (innerWidth)) < 2; }""", timeout=15000)
+            # the ResizeObserver's refit runs after layout: poll for it to a deadline
+            page.wait_for_function("""() => Object.values(window).some(v => v && v.govdataBounds
+                && v.getBounds().contains(v.govdataBounds))""", timeout=15000)
+            inner = page.evaluate(_MEASURE)
+        finally:
+            browser.close()
+    assert inner["contains"]
+    assert _inside(inner["drawn"], inner["container"]) and _inside(inner["container"], inner["page"])
+    assert not _overlap(inner["credits"], inner["container"])
+    assert inner["page"]["b"] - inner["credits"]["b"] < 40
+    assert "Map tiles: Local tiles" in inner["text"] and inner["text"].count("Local tiles") == 1
