@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 
 #: Feature modules of the commons, in the order their routes are matched.
-FEATURES: tuple[str, ...] = ()
+FEATURES: tuple[str, ...] = ("home", "challenges", "pages", "moderation", "feeds", "prototype", "requests")
 
 
 class CommonsApp(Application):

@@ -174,13 +174,38 @@ class Desk:
 
     def answer(self, viewer: Viewer, request_id, body: dict) -> dict:
         """A steward's answer: a status and a public message; it tells the author and the supporters."""
+        item, clean = self.prepare_answer(viewer, request_id, body)
+        self.verify_answer(clean)
+        return self.record_answer(viewer, item, clean)
+
+    def prepare_answer(self, viewer: Viewer, request_id, body: dict) -> tuple[dict, dict]:
+        """Check who answers and what (no file is read): ``(request, clean answer)``, or `RequestError`."""
         item = self._get(viewer, request_id)
         if not self.covers(viewer, item):
             who = "stewards" if not viewer.is_steward else f"stewards of {item['publisher'] or 'this publisher'}"
             raise RequestError(f"only {who} may answer this request (scope {ANSWER_SCOPE})", 403)
         clean = check_answer(body)
         if clean["status"] in NEEDS_DATASET:
-            clean["dataset"] = self._verified_id(clean["dataset"], clean["status"])
+            try:
+                clean["dataset"] = self.catalog_lookup(clean["dataset"]).id
+            except KeyError as e:
+                message = e.args[0] if e.args else str(e)
+                raise RequestError(f"'{clean['status']}' must name a govdata catalog id: {message}") from None
+        return item, clean
+
+    def verify_answer(self, clean: dict) -> None:
+        """For ``released``/``already-available``: the named dataset must load and verify (reads the file;
+        a server calls this in a worker thread)."""
+        if clean["status"] not in NEEDS_DATASET:
+            return
+        try:
+            self.verify_dataset(clean["dataset"])
+        except Exception as e:  # any failure to load or verify refuses the answer, with the cause
+            raise RequestError(
+                f"'{clean['status']}' names {clean['dataset']!r}, but it does not load and verify: {e}. Fix the "
+                "catalog entry (URL and sha256) or the mirror, then answer again; nothing was changed.") from None
+
+    def record_answer(self, viewer: Viewer, item: dict, clean: dict) -> dict:
         self.store.set_status(item["id"], viewer.name, clean["status"], clean["message"], clean["dataset"],
                               answer=True)
         changed = clean["status"] != item["status"]
@@ -193,20 +218,6 @@ class Desk:
         self._tell(item, viewer.name, "answer", subject, text)
         return self.get(viewer, item["id"])
 
-    def _verified_id(self, dataset: str, status: str) -> str:
-        try:
-            entry = self.catalog_lookup(dataset)
-        except KeyError as e:
-            message = e.args[0] if e.args else str(e)
-            raise RequestError(f"'{status}' must name a govdata catalog id: {message}") from None
-        try:
-            self.verify_dataset(entry.id)
-        except Exception as e:  # any failure to load or verify refuses the answer, with the cause
-            raise RequestError(
-                f"'{status}' names {entry.id!r}, but it does not load and verify: {e}. Fix the catalog entry "
-                "(URL and sha256) or the mirror, then answer again; nothing was changed.") from None
-        return entry.id
-
     def _tell(self, item: dict, actor: str, kind: str, subject: str, text: str) -> None:
         if self.notifier is None:
             return
@@ -216,6 +227,14 @@ class Desk:
         mail = self.notifier.tell(people, kind=kind, subject=subject, text=text, link=self.link(item["id"]))
         if mail:
             self.pending_mail.append((mail, subject, text, self.link(item["id"])))
+
+    def alert(self, person: str, *, subject: str, text: str, link: str) -> None:
+        """A data alert for one person (a dashboard's owner): an in-app update and, queued, an e-mail."""
+        if self.notifier is None:
+            return
+        mail = self.notifier.tell({person}, kind="data-alert", subject=subject, text=text, link=link)
+        if mail:
+            self.pending_mail.append((mail, subject, text, link))
 
     def send_pending_mail(self) -> int:
         """Send the e-mails queued by the last writes (blocking; a server runs it in a thread)."""

@@ -35,8 +35,8 @@ class SmtpSettings:
         self.host, self.port, self.sender, self.starttls, self.timeout = host, int(port), sender, starttls, timeout
 
     @classmethod
-    def from_settings(cls, settings: dict) -> SmtpSettings | None:
-        smtp = (settings.get("notify") or {}).get("smtp")
+    def from_mapping(cls, smtp: dict | None) -> SmtpSettings | None:
+        """From the site setting ``notify.smtp`` (``{host, port, from, starttls}``); None when it is empty."""
         if not smtp:
             return None
         return cls(smtp.get("host", ""), smtp.get("port") or 25, smtp.get("from", ""), bool(smtp.get("starttls")))

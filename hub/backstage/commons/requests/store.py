@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import contextmanager
+
+from backstage.web import transaction
 
 __all__ = ["SCHEMA", "RequestStore"]
 
@@ -84,15 +85,8 @@ class RequestStore:
         self.db.row_factory = sqlite3.Row
         self.db.executescript(SCHEMA)
 
-    @contextmanager
     def transaction(self):
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        return transaction(self.db)
 
     # -- requests -------------------------------------------------------------------------------
     def add(self, fields: dict, author: str, respond_by: str, now: float | None = None) -> int:
