@@ -1,4 +1,4 @@
-"""The `backstage` command: `backstage up` runs the lab, `backstage kit ...` serves organisers."""
+"""The `backstage` command: `backstage up` runs the lab, `backstage kit ...` serves organisers, `backstage data check` checks the data of published dashboards."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 # Each subcommand lives in its own module, which exposes `add_parser(subparsers)`; the parser it
 # adds sets `func` (called with the parsed args, returning an exit code). Only the module of the
 # chosen subcommand is imported, so `backstage up` does not pay for the kit tools' imports.
-SUBCOMMANDS = {"up": "backstage.launcher", "kit": "backstage.kits.cli"}
+SUBCOMMANDS = {"up": "backstage.launcher", "kit": "backstage.kits.cli", "data": "backstage.commons.requests.datacheck"}
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
