@@ -67,8 +67,10 @@ def test_build_writes_the_whole_handout_for_a_hub(tmp_path, repo):
             assert zf.read(f"safer-roads-gm/{nb}") == (repo / nb).read_bytes()
         assert yaml.safe_load(zf.read("safer-roads-gm/kit.yaml")) == kit.spec
 
-    # the links: nbgitpuller for this hub and repo, opening the kit's first notebook, and Binder
+    # the links: the lab's own copy (no internet), nbgitpuller for this hub and repo, and Binder
     links = json.loads((out / "links.json").read_text())
+    assert links["lab"] == "https://lab.example.org/hub/user-redirect/lab/tree/notebooks/01-welcome.ipynb"
+    assert links["lab"] in r.stdout
     pull = urlsplit(links["nbgitpuller"])
     assert pull.netloc == "lab.example.org" and pull.path == "/hub/user-redirect/git-pull"
     assert parse_qs(pull.query) == {
@@ -82,7 +84,7 @@ def test_build_writes_the_whole_handout_for_a_hub(tmp_path, repo):
     page = (out / "safer-roads-gm-brief.html").read_text()
     assert "<title>Safer roads in Greater Manchester</title>" in page
     assert "<script" not in page and "<link" not in page and "cdn" not in page.lower()
-    assert links["nbgitpuller"].replace("&", "&amp;") in page
+    assert links["lab"] in page and "git-pull" not in page
     # a QR code (inline SVG) beside each link, for phones in the room
     assert page.count('<svg') == 2 and page.count('class="qr"') == 2
     assert "<title>QR code: In the lab (your hub account)</title>" in page
@@ -123,6 +125,10 @@ def test_the_brief_escapes_html_in_the_kit_and_in_the_markdown(tmp_path, repo):
         (["build", "saferroads", "--hub", "https://x.org"], "Did you mean 'safer-roads-gm'"),
         (["build", "clean-air", "--hub", "lab.example.org", "--no-pdf"], "is not the address of a hub"),
         (["build", "clean-air", "--hub", "https://x.org", "--repo", "nope", "--no-pdf"], "is not a git URL"),
+        (["build", "clean-air", "--hub", "https://x.org", "--no-pdf", "--repo",
+          "https://github.com/government-backstage/government-backstage"], "--allow-placeholder-repo"),
+        (["build", "clean-air", "--hub", "https://x.org", "--no-pdf", "--repo", "https://example.org/kits"],
+         "is a placeholder"),
         (["mirror", "cleanair", "somewhere"], "Did you mean 'clean-air'"),
     ],
 )
@@ -141,3 +147,28 @@ def test_pdf_needs_chromium_and_says_so(tmp_path, monkeypatch, capsys):
     code, _, err = run_kit(capsys, "build", "clean-air", "--hub", "https://x.org", "--out", str(tmp_path / "o"), "--no-pdf")
     assert code == 0, err
     assert not (tmp_path / "o/clean-air-brief.pdf").exists() and (tmp_path / "o/clean-air.zip").exists()
+
+
+def test_without_a_repository_the_handout_carries_the_lab_link_only(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("BACKSTAGE_KIT_REPO", raising=False)
+    out = tmp_path / "o"
+    code, stdout, err = run_kit(capsys, "build", "clean-air", "--hub", "http://127.0.0.1:8000", "--out", str(out),
+                                "--no-pdf")
+    assert code == 0, err
+    links = json.loads((out / "links.json").read_text())
+    assert links["lab"] == "http://127.0.0.1:8000/hub/user-redirect/lab/tree/notebooks/01-welcome.ipynb"
+    assert links["nbgitpuller"] is None and links["binder"] is None and links["repo"] is None
+    assert "give --repo" in stdout
+    page = (out / "clean-air-brief.html").read_text()
+    assert page.count('class="qr"') == 1 and links["lab"] in page and "mybinder" not in page
+
+
+def test_a_placeholder_repository_builds_only_when_told_to(tmp_path, capsys):
+    placeholder = ["--repo", "https://github.com/government-backstage/government-backstage"]
+    code, _, err = run_kit(capsys, "build", "clean-air", "--hub", "https://x.org", "--out", str(tmp_path / "a"),
+                           "--no-pdf", *placeholder)
+    assert code == 1 and "is a placeholder" in err and not (tmp_path / "a").exists()
+    code, _, err = run_kit(capsys, "build", "clean-air", "--hub", "https://x.org", "--out", str(tmp_path / "b"),
+                           "--no-pdf", *placeholder, "--allow-placeholder-repo")
+    assert code == 0, err
+    assert json.loads((tmp_path / "b/links.json").read_text())["binder"].startswith("https://mybinder.org/v2/gh/")

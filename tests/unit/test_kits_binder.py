@@ -50,6 +50,7 @@ def test_binder_python_satisfies_the_project(repo):
 def test_every_notebook_import_is_a_dependency_of_the_repo_binder_installs(repo):
     project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
     declared = {Requirement(r).name.lower().replace("_", "-") for r in project["dependencies"]}
+    declared.add(project["name"].lower())  # postBuild installs the project itself (backstage: the submit cell)
     dist_of = packages_distributions()
     imported = set()
     for path in sorted((repo / "notebooks").glob("*.ipynb")):

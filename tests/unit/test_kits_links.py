@@ -47,3 +47,33 @@ def test_a_repo_that_is_not_a_git_url_is_refused(repo):
 def test_a_hub_that_is_not_an_http_url_is_refused(hub):
     with pytest.raises(KitError, match="is not the address of a hub"):
         KitLinks(repo="https://github.com/a/b").nbgitpuller(hub, "notebooks/x.ipynb")
+
+
+@pytest.mark.parametrize("hub", ["https://lab.example.org", "https://lab.example.org/hub/"])
+def test_the_lab_link_opens_the_notebook_every_home_holds_with_no_repository(hub, monkeypatch):
+    monkeypatch.delenv("BACKSTAGE_KIT_REPO", raising=False)
+    links = KitLinks()
+    assert links.repo == ""
+    assert links.lab(hub, "notebooks/04-points-on-the-map.ipynb") == (
+        "https://lab.example.org/hub/user-redirect/lab/tree/notebooks/04-points-on-the-map.ipynb"
+    )
+    with pytest.raises(KitError, match="--repo"):
+        links.binder("notebooks/x.ipynb")
+
+
+@pytest.mark.parametrize("repo", [
+    "https://github.com/government-backstage/government-backstage",
+    "https://github.com/Government-Backstage/government-backstage.git/",
+    "https://example.org/x", "https://git.example.com/a/b.git", "git://kits.invalid/room", "https://host.example/r",
+])
+def test_a_placeholder_repository_is_refused_with_the_fix(repo):
+    with pytest.raises(KitError) as err:
+        KitLinks(repo=repo).check_not_placeholder()
+    assert "placeholder" in str(err.value) and "--repo https://github.com/OWNER/REPO" in str(err.value)
+    assert "--allow-placeholder-repo" in str(err.value)
+
+
+@pytest.mark.parametrize("repo", ["", "https://github.com/acme/backstage", "git://127.0.0.1:9418/kit",
+                                  "file:///srv/kits/room.git", "https://examples.org/x"])
+def test_real_repositories_and_none_pass(repo):
+    KitLinks(repo=repo).check_not_placeholder()

@@ -58,7 +58,7 @@ def brief_html(kit: Kit, links: dict[str, str] | None = None) -> str:
     ----------
     kit : Kit
     links : dict, optional
-        Labelled links to print in a box under the facts (e.g. the nbgitpuller and Binder links).
+        Labelled links to print in a box under the facts (e.g. the lab and Binder links).
 
     Returns
     -------

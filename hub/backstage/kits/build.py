@@ -29,8 +29,9 @@ class Handout:
     html: Path
     pdf: Path | None
     links_file: Path
-    nbgitpuller: str
-    binder: str
+    lab: str
+    nbgitpuller: str | None
+    binder: str | None
 
 
 def kit_members(kit: Kit) -> list[tuple[Path, str]]:
@@ -57,8 +58,13 @@ def write_zip(kit: Kit, zip_path: Path) -> Path:
     return zip_path
 
 
-def build_handout(kit: Kit, hub: str, out: Path, links: KitLinks | None = None, pdf: bool = True) -> Handout:
+def build_handout(kit: Kit, hub: str, out: Path, links: KitLinks | None = None, pdf: bool = True,
+                  allow_placeholder_repo: bool = False) -> Handout:
     """Write the kit's hand-out folder.
+
+    Its lab link opens the kit's first notebook from the copy every home already holds (the lab's starter
+    notebooks), so it works with no internet. With a repository (``links.repo``), the hand-out also
+    carries an nbgitpuller link (pull the kit from that repository) and a Binder link.
 
     Parameters
     ----------
@@ -72,17 +78,22 @@ def build_handout(kit: Kit, hub: str, out: Path, links: KitLinks | None = None, 
         Repository, branch and BinderHub settings.
     pdf : bool
         Print the brief to PDF with headless Chromium (default True).
+    allow_placeholder_repo : bool
+        Build even when ``links.repo`` is a placeholder (``KitError`` otherwise, naming the fix).
 
     Returns
     -------
     Handout
     """
     links = links or KitLinks()
+    if not allow_placeholder_repo:
+        links.check_not_placeholder()
+    first = kit.notebooks[0]
+    lab_link = links.lab(hub, first)
+    pull_link = links.nbgitpuller(hub, first) if links.repo else None
+    binder_link = links.binder(first) if links.repo else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    first = kit.notebooks[0]
-    pull_link = links.nbgitpuller(hub, first)
-    binder_link = links.binder(first)
     steps = ["zip", "html", "pdf", "links"] if pdf else ["zip", "html", "links"]
     result: dict[str, Path | None] = {"pdf": None}
     with tqdm(total=len(steps), desc=f"building {kit.name}", unit="step") as bar:
@@ -92,13 +103,16 @@ def build_handout(kit: Kit, hub: str, out: Path, links: KitLinks | None = None, 
                 result["zip"] = write_zip(kit, out / f"{kit.name}.zip")
             elif step == "html":
                 html_file = out / f"{kit.name}-brief.html"
-                page = brief_html(kit, {"In the lab (your hub account)": pull_link, "On Binder (no account)": binder_link})
+                starts = {"In the lab (your hub account)": lab_link}
+                if binder_link:
+                    starts["On Binder (no account)"] = binder_link
+                page = brief_html(kit, starts)
                 html_file.write_text(page, encoding="utf-8")
                 result["html"] = html_file
             elif step == "pdf":
                 result["pdf"] = html_to_pdf(result["html"], out / f"{kit.name}-brief.pdf")
             else:
-                result["links"] = _write_links(out, kit, hub, links, pull_link, binder_link)
+                result["links"] = _write_links(out, kit, hub, links, lab_link, pull_link, binder_link)
             bar.update(1)
     log.info("wrote the hand-out for %s to %s", kit.name, out)
     return Handout(
@@ -107,28 +121,31 @@ def build_handout(kit: Kit, hub: str, out: Path, links: KitLinks | None = None, 
         html=result["html"],
         pdf=result["pdf"],
         links_file=result["links"],
+        lab=lab_link,
         nbgitpuller=pull_link,
         binder=binder_link,
     )
 
 
-def _write_links(out: Path, kit: Kit, hub: str, links: KitLinks, pull_link: str, binder_link: str) -> Path:
+def _write_links(out: Path, kit: Kit, hub: str, links: KitLinks, lab_link: str, pull_link: str | None,
+                 binder_link: str | None) -> Path:
     data = {
         "kit": kit.name,
         "title": kit.title,
         "hub": hub,
-        "repo": links.repo,
-        "branch": links.branch,
+        "lab": lab_link,
+        "repo": links.repo or None,
+        "branch": links.branch if links.repo else None,
         "nbgitpuller": pull_link,
         "binder": binder_link,
-        "notebooks": {nb: links.nbgitpuller(hub, nb) for nb in kit.notebooks},
+        "notebooks": {nb: links.lab(hub, nb) for nb in kit.notebooks},
     }
     (out / "links.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    text = (
-        f"{kit.title}\n\n"
-        f"In the lab (sign in to {hub} first; pulls the kit into your home and opens it):\n{pull_link}\n\n"
-        f"On Binder (no account needed; slower to start, nothing is saved):\n{binder_link}\n"
-    )
+    text = f"{kit.title}\n\nIn the lab (sign in to {hub}; opens the kit's notebooks in your home, no internet needed):\n{lab_link}\n"
+    if pull_link:
+        text += f"\nPull the kit fresh from {links.repo} into your home (the lab needs to reach it):\n{pull_link}\n"
+    if binder_link:
+        text += f"\nOn Binder (no account needed; slower to start, nothing is saved):\n{binder_link}\n"
     path = out / "links.txt"
     path.write_text(text, encoding="utf-8")
     return path

@@ -44,12 +44,17 @@ def cmd_build(args) -> int:
         branch=args.branch, binder_url=args.binder_url
     )
     out = Path(args.out or f"kit-out/{kit.name}")
-    handout = build_handout(kit, args.hub, out, links=links, pdf=not args.no_pdf)
+    handout = build_handout(kit, args.hub, out, links=links, pdf=not args.no_pdf,
+                            allow_placeholder_repo=args.allow_placeholder_repo)
     _say(f"Hand-out for {kit.title!r} in {handout.folder}/")
     _say(f"  zip:        {handout.zip.name}")
     _say(f"  brief:      {handout.html.name}" + (f", {handout.pdf.name}" if handout.pdf else " (no PDF)"))
-    _say(f"  lab link:   {handout.nbgitpuller}")
-    _say(f"  Binder:     {handout.binder}")
+    _say(f"  lab link:   {handout.lab}  (opens the notebooks every home holds: no internet needed)")
+    if handout.nbgitpuller:
+        _say(f"  pull link:  {handout.nbgitpuller}")
+        _say(f"  Binder:     {handout.binder}")
+    else:
+        _say("  no Binder or pull link: give --repo https://github.com/OWNER/REPO (a public copy) for them")
     return 0
 
 
@@ -113,12 +118,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the starter kits")
     p.set_defaults(func=_run(cmd_list))
 
-    p = sub.add_parser("build", help="write a hand-out folder: zip, HTML and PDF brief, nbgitpuller and Binder links")
+    p = sub.add_parser("build", help="write a hand-out folder: zip, HTML and PDF brief, the lab link (offline), "
+                       "and with --repo the nbgitpuller and Binder links")
     p.add_argument("kit", help="kit name (see `backstage kit list`)")
     p.add_argument("--hub", required=True, help="the hub's public URL, e.g. https://lab.example.org")
     p.add_argument("--out", help="folder to write (default: kit-out/KIT)")
-    p.add_argument("--repo", help="git URL participants pull the kit from (default: $BACKSTAGE_KIT_REPO or the "
-                   "project's repository)")
+    p.add_argument("--repo", help="git URL for the nbgitpuller and Binder links (default: $BACKSTAGE_KIT_REPO, "
+                   "else none: the lab link needs no repository)")
+    p.add_argument("--allow-placeholder-repo", action="store_true",
+                   help="build even though --repo is a placeholder (example.org, the project's placeholder URL), "
+                   "e.g. for a dry run; its pull and Binder links will not work")
     p.add_argument("--branch", default="main", help="branch to pull (default: main)")
     p.add_argument("--binder-url", default="https://mybinder.org", help="BinderHub for the Binder link")
     p.add_argument("--no-pdf", action="store_true", help="skip printing the brief to PDF (no Chromium needed)")
