@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from tornado import web
 
 from backstage.web import APIHandler, PageHandler
+
+from .store import CommonsError
+
+log = logging.getLogger(__name__)
 
 
 class CommonsMixin:
@@ -29,6 +34,20 @@ class CommonsMixin:
 
     def refuse_anonymous(self):
         self.require_user()
+
+    def log_exception(self, typ, value, tb):
+        if isinstance(value, CommonsError):  # a refusal with its own status and message, not a crash
+            log.info("%s %s: %s %s", self.request.method, self.request.path, value.status, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, CommonsError):
+            status_code = exc.status
+            self.set_status(status_code)
+            kwargs["exc_info"] = (web.HTTPError, web.HTTPError(status_code, str(exc)), None)
+        super().write_error(status_code, **kwargs)
 
     def is_challenger(self, user: dict | None = None) -> bool:
         """May post challenges (organisers, officials, admin)."""
