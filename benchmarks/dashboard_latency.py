@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import psutil
 import requests
@@ -115,23 +116,23 @@ def cold_voila(playwright, notebook: Path) -> dict:
 def publish(lab, notebook: Path, author: str, reviewer: str) -> str:
     body = {"title": "Benchmark dashboard", "summary": "pandas, ipywidgets and a map", "topics": ["benchmark"],
             "notebook": json.loads(notebook.read_text())}
-    r = requests.post(f"{lab.url}/services/gallery/api/submissions", json=body, timeout=120,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions", json=body, timeout=120,
                       headers={"Authorization": f"token {author}"})
     r.raise_for_status()
     sid = r.json()["id"]
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        item = requests.get(f"{lab.url}/services/gallery/api/submissions/{sid}", timeout=60,
+        item = requests.get(f"{lab.service_url('gallery')}api/submissions/{sid}", timeout=60,
                             headers={"Authorization": f"token {author}"}).json()
         if item["status"] != "checking":
             break
         time.sleep(2)
     if item["status"] != "awaiting-review":
         raise SystemExit(f"the benchmark notebook failed its checks: {item['checks']}")
-    r = requests.post(f"{lab.url}/services/gallery/api/submissions/{sid}/approve", json={}, timeout=300,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions/{sid}/approve", json={}, timeout=300,
                       headers={"Authorization": f"token {reviewer}"})
     r.raise_for_status()
-    return lab.url + r.json()["url"]
+    return urljoin(lab.service_url("gallery"), r.json()["url"])
 
 
 def dashboard_kernels(lab_id: str) -> int:
@@ -189,15 +190,8 @@ def math_ceil(x: float) -> int:
     return int(-(-x // 1))
 
 
-def sign_in(page, lab, name, password):
-    page.goto(f"{lab.url}/hub/login?next=/services/gallery/")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_url("**/services/gallery/*")
-
-
 def main() -> int:
+    from backstage_testing.browser import sign_in
     from backstage_testing.lab import delete_unix_users, running_lab
     from playwright.sync_api import sync_playwright
 

@@ -11,7 +11,7 @@ from backstage import patches
 from backstage.hubconfig import build_config
 from backstage.settings import load_settings
 
-patches.apply()  # JupyterHub 6.1.1 ignores group shares for tokens (see backstage/patches.py)
+patches.apply()  # JupyterHub 6.1.1: group shares for tokens, service links and hub pages across hosts (backstage/patches.py)
 
 c = get_config()  # noqa: F821
 c.merge(build_config(load_settings()))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from backstage import roles
+from backstage import roles, urls
 from backstage.services import managed_services
 from backstage.settings import load_settings
 
@@ -73,6 +73,17 @@ def build_config(settings: dict) -> Config:
     c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
     c.ConfigurableHTTPProxy.should_start = True
 
+    # one origin per person (issue 11): each server on <name>.<host>, each service on
+    # <name>--service.<host>, so nothing a participant serves runs in the hub's origin (see backstage/urls.py)
+    c.JupyterHub.subdomain_host = urls.subdomain_host(settings)
+    if settings.get("public_url"):
+        c.JupyterHub.public_url = urls.hub_origin(settings)
+    # `__Host-` cookies cannot be set from a subdomain (no cookie tossing onto the hub): browsers accept
+    # them only with Secure, so on https. On http://localhost there is nothing to toss onto: browsers
+    # treat `localhost` as a public suffix and refuse `Domain=localhost` from <name>.localhost
+    # (measured in Chromium by tests/browser/test_hub_origins_browser.py).
+    c.JupyterHub.cookie_host_prefix_enabled = urls.hub_origin(settings).startswith("https://")
+
     # state (all in the state folder, root-only files)
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
@@ -114,6 +125,9 @@ def build_config(settings: dict) -> Config:
     if settings.get("singleuser_command"):
         c.Spawner.cmd = settings["singleuser_command"]
     c.Spawner.default_url = "/lab"
+    # participants' own Jupyter config, extensions and import paths in their home are not loaded
+    # (issue 11: `extra_static_paths` served their HTML from their server)
+    c.Spawner.disable_user_config = True
     # shares and revocations take effect within REVOKE_WITHIN s (servers cache the hub's answer; default 300 s)
     c.Spawner.args = [f"--HubOAuth.cache_max_age={REVOKE_WITHIN}"]
     c.Spawner.mem_limit = settings.get("mem_limit")

@@ -24,6 +24,7 @@ from backstage.auth.store import SignupStore
 from backstage.hubconfig import REPO
 from backstage.net import free_port
 from backstage.settings import SettingsError, load_settings
+from backstage.urls import hub_origin
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def run(args) -> int:
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     cmd = [str(Path(bin_dir) / "jupyterhub"), "-f", str(REPO / "hub" / "jupyterhub_config.py")]
-    url = f"http://{settings['ip']}:{settings['port']}"
+    url = hub_origin(settings)  # http://localhost:<port> with one origin per person
 
     stopping = {"signal": None}
 

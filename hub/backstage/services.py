@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+from backstage import urls
 from backstage.roles import (
     ANSWER_SCOPE,
     CHALLENGES_SCOPE,
@@ -22,7 +23,8 @@ __all__ = ["commons_service", "culler_service", "gallery_available", "gallery_se
 
 
 def _lab_env(settings: dict) -> dict:
-    env = {"BACKSTAGE_STATE": settings["state_dir"]}
+    # where people's servers and the services are (backstage.urls.user_server_url, service_url)
+    env = {"BACKSTAGE_STATE": settings["state_dir"], urls.SUBDOMAIN_HOST_ENV: urls.subdomain_host(settings)}
     if settings.get("lab_id"):
         env["BACKSTAGE_LAB_ID"] = settings["lab_id"]
     return env

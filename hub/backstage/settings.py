@@ -44,6 +44,8 @@ DEFAULTS: dict = {
     "starter_notebooks": None,
     "lab_id": None,
     "gallery": "auto",
+    "public_url": None,  # e.g. https://lab.example.org (a wildcard DNS name and certificate: see the README)
+    "unsafe_shared_origin": False,  # True serves every server from the hub's origin: unsafe, see backstage/urls.py
     "commons": {"public": True},
 }
 
@@ -87,6 +89,10 @@ SCHEMA: dict = {
             "properties": {"public": {"type": "boolean", "description": "anyone may read the commons (default true)"}},
         },
         "lab_id": {"type": ["string", "null"], "description": "set by the launcher: marks the lab's processes"},
+        "public_url": {"type": ["string", "null"], "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$",
+                       "description": "e.g. https://lab.example.org: people's servers get <name>.lab.example.org"},
+        "unsafe_shared_origin": {"type": "boolean",
+                                 "description": "UNSAFE: serve every server from the hub's own origin"},
     },
 }
 

@@ -12,17 +12,22 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 
 
 def is_loopback(url: str) -> bool:
+    """True for the lab's own addresses: loopback, ``localhost`` and its ``<name>.localhost`` origins."""
     host = urlparse(url).hostname or ""
-    return not url.startswith(("http:", "https:", "ws:", "wss:")) or host in ("127.0.0.1", "localhost", "::1")
+    return (not url.startswith(("http:", "https:", "ws:", "wss:")) or host in ("127.0.0.1", "localhost", "::1")
+            or host.endswith(".localhost"))
 
 
-def sign_in(page, lab, name: str, password: str, next_path: str = "/services/gallery/"):
-    """Sign in through the hub's real login form and land on ``next_path``."""
-    page.goto(f"{lab.url}/hub/login?next={next_path}")
+def sign_in(page, lab, name: str, password: str, next_url: str | None = None):
+    """Open ``next_url`` (default: the gallery), sign in on the hub's real login form it leads to, and
+    land back on ``next_url`` (each server and service has an origin of its own: no ``?next=`` path)."""
+    target = next_url or lab.service_url("gallery")
+    page.goto(target)
+    page.wait_for_url("**/hub/login**")
     page.fill("#username_input", name)
     page.fill("#password_input", password)
     page.click("#login_submit")
-    page.wait_for_url(f"**{next_path}*")
+    page.wait_for_url(lambda url: url.startswith(target))
 
 
 def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:

@@ -4,10 +4,12 @@
 API (stable; other helpers' tests rely on it)::
 
     with running_lab(state_dir, user_prefix="t1a2b-") as lab:
-        lab.url                  # "http://127.0.0.1:PORT" (the proxy: the hub's pages and API)
-        lab.user_url("ada")      # ada's server, through the proxy (no trailing slash)
-        lab.service_url("gallery")   # a service's base URL, through the proxy (trailing slash)
-        lab.hub_api              # lab.url + "/hub/api"
+        lab.url                  # "http://localhost:PORT", the hub's pages (with one origin per person, the
+                                 # default; "http://127.0.0.1:PORT" with unsafe_shared_origin=True)
+        lab.user_url("ada")      # ada's server as the proxy routes it, e.g. "http://ada.localhost:PORT/user/ada"
+                                 # (no trailing slash)
+        lab.service_url("gallery")   # a service's base URL, e.g. "http://gallery--service.localhost:PORT/services/gallery/"
+        lab.hub_api              # "http://127.0.0.1:PORT/hub/api" (contract 1)
         lab.admin_token          # an API token of `admin`, made through the REST API
         lab.admin_password       # $BACKSTAGE_ADMIN_PASSWORD given to the lab
         s = lab.create_user("ada", groups=("participants",), password=None)
@@ -48,6 +50,7 @@ import requests
 import yaml
 from backstage.launcher import lab_processes
 from backstage.net import free_port
+from backstage.urls import hub_origin, service_url, subdomain_host, user_server_url
 
 from backstage_testing.kernel import execute_over_websocket
 
@@ -78,10 +81,13 @@ def delete_unix_users(prefix: str) -> list[str]:
 class Lab:
     """A running lab (see the module docstring for the API)."""
 
-    def __init__(self, url: str, state_dir: Path, admin_password: str, process: subprocess.Popen,
+    def __init__(self, port: int, state_dir: Path, admin_password: str, process: subprocess.Popen,
                  log_path: Path, lab_id: str, settings: dict):
-        self.url = url
-        self.hub_api = url + "/hub/api"
+        where = {**settings, "port": port}
+        self.port = port
+        self.url = hub_origin(where)
+        self.subdomain_host = subdomain_host(where)
+        self.hub_api = f"http://127.0.0.1:{port}/hub/api"
         self.state_dir = state_dir
         self.admin_password = admin_password
         self.process = process
@@ -95,12 +101,13 @@ class Lab:
 
     # -- where things are -----------------------------------------------------------------
     def user_url(self, name: str) -> str:
-        """Base URL of ``name``'s server through the proxy, e.g. ``<...>/user/ada`` (no trailing slash)."""
-        return f"{self.url}/user/{name}"
+        """Base URL of ``name``'s server as the proxy routes it, e.g. ``http://ada.localhost:PORT/user/ada``."""
+        return user_server_url(name, self.url, self.subdomain_host).rstrip("/")
 
     def service_url(self, name: str) -> str:
-        """Base URL of a hub service through the proxy, e.g. ``<...>/services/gallery/`` (trailing slash)."""
-        return f"{self.url}/services/{name}/"
+        """Base URL of a hub service as the proxy routes it (trailing slash), e.g.
+        ``http://gallery--service.localhost:PORT/services/gallery/``."""
+        return service_url(name, self.url, self.subdomain_host)
 
     # -- plumbing -------------------------------------------------------------------------
     def log_text(self) -> str:
@@ -117,6 +124,7 @@ class Lab:
     def xsrf(session: requests.Session) -> str:
         """The XSRF token of a signed-in session (send as ``_xsrf`` form field or ``X-XSRFToken``)."""
         for cookie in session.cookies:
+            # the hub's own (path /hub/): servers' and services' are on their own hosts and paths
             if cookie.name == "_xsrf" and cookie.path.startswith("/hub"):
                 return cookie.value
         raise AssertionError("the session has no hub _xsrf cookie: was it signed in through the login form?")
@@ -185,7 +193,8 @@ class Lab:
             model = self.api("GET", f"/users/{name}", token=token).json()
             server = model.get("servers", {}).get("", {})
             if server.get("ready"):
-                return f"{self.url}{server['url'].rstrip('/')}"
+                url = server["url"].rstrip("/")  # a full URL with one origin per person, else a path
+                return url if "://" in url else f"{self.url}{url}"
             time.sleep(0.5)
         raise AssertionError(f"{name}'s server did not start within {timeout} s:\n{self.log_text()[-3000:]}")
 
@@ -259,13 +268,13 @@ def running_lab(state_dir, *, admin_password: str | None = None, env: dict | Non
         process = subprocess.Popen([str(BACKSTAGE), "up"], cwd=REPO, env=child_env, stdout=log_file,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                    **who)
-    lab = Lab(f"http://127.0.0.1:{port}", state_dir, admin_password, process, log_path, lab_id, settings)
+    lab = Lab(port, state_dir, admin_password, process, log_path, lab_id, settings)
     try:
         started = time.monotonic()
         _wait_healthy(lab, start_timeout)
         lab.start_seconds = time.monotonic() - started
         admin = lab.login("admin", admin_password)
-        r = admin.post(f"{lab.hub_api}/users/admin/tokens", json={"note": "tests", "expires_in": 86400},
+        r = admin.post(f"{lab.url}/hub/api/users/admin/tokens", json={"note": "tests", "expires_in": 86400},
                        headers={"X-XSRFToken": lab.xsrf(admin)}, timeout=30)
         assert r.status_code in (200, 201), f"could not create the admin's token: {r.status_code} {r.text}"
         lab.admin_token = r.json()["token"]

@@ -197,10 +197,10 @@ def _execute(ws, code: str, timeout: float) -> str | None:
 def _spawn(lab, session: requests.Session, name: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     xsrf = {"X-XSRFToken": lab.xsrf(session)}
-    _check(session.post(f"{lab.hub_api}/users/{name}/server", headers=xsrf, timeout=30), (201, 202),
+    _check(session.post(f"{lab.url}/hub/api/users/{name}/server", headers=xsrf, timeout=30), (201, 202),
            "POST /hub/api/users/NAME/server")
     url = None
-    with session.get(f"{lab.hub_api}/users/{name}/server/progress", stream=True, timeout=(10, 30),
+    with session.get(f"{lab.url}/hub/api/users/{name}/server/progress", stream=True, timeout=(10, 30),
                      headers={"Accept": "text/event-stream"}) as r:
         _check(r, (200,), "GET spawn progress")
         for line in r.iter_lines(decode_unicode=True):
@@ -216,13 +216,15 @@ def _spawn(lab, session: requests.Session, name: str, timeout: float) -> str:
                 break
     if url is None:
         raise StepError("the spawn-progress stream ended without a ready event")
-    # the hub has checked the server; now it must answer through the proxy too
+    # the hub has checked the server; now it must answer through the proxy too (the hub's cookies are
+    # for its own host: the server's URL is a full one, on its own host, with one origin per person)
+    server = url.rstrip("/") if "://" in url else f"{lab.url}{url.rstrip('/')}"
     while True:
         try:
-            r = session.get(f"{lab.url}{url.rstrip('/')}/api/status", timeout=10, allow_redirects=False,
+            r = session.get(f"{server}/api/status", timeout=10, allow_redirects=False,
                             headers={"Authorization": f"token {session.token}"})
             if r.status_code == 200:
-                return f"{lab.url}{url.rstrip('/')}"
+                return server
             last = f"HTTP {r.status_code}"
         except requests.RequestException as e:
             last = type(e).__name__
@@ -233,11 +235,11 @@ def _spawn(lab, session: requests.Session, name: str, timeout: float) -> str:
 
 def _stop(lab, session: requests.Session, name: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    r = session.delete(f"{lab.hub_api}/users/{name}/server", headers={"X-XSRFToken": lab.xsrf(session)},
+    r = session.delete(f"{lab.url}/hub/api/users/{name}/server", headers={"X-XSRFToken": lab.xsrf(session)},
                        timeout=30)
     _check(r, (202, 204), "DELETE /hub/api/users/NAME/server")
     while True:
-        model = _check(session.get(f"{lab.hub_api}/users/{name}", timeout=30), (200,), "GET own user model").json()
+        model = _check(session.get(f"{lab.url}/hub/api/users/{name}", timeout=30), (200,), "GET own user model").json()
         if "" not in (model.get("servers") or {}):
             return
         if time.monotonic() > deadline:
@@ -260,7 +262,7 @@ def run_person(lab, name: str, password: str, timeouts: StepTimeouts = StepTimeo
     try:
         start = time.monotonic()
         session = lab.login(name, password)
-        r = _check(session.post(f"{lab.hub_api}/users/{name}/tokens", headers={"X-XSRFToken": lab.xsrf(session)},
+        r = _check(session.post(f"{lab.url}/hub/api/users/{name}/tokens", headers={"X-XSRFToken": lab.xsrf(session)},
                                 json={"note": "hub load benchmark", "expires_in": 3600}, timeout=timeouts.login),
                    (200, 201), "POST own token")
         session.token = r.json()["token"]

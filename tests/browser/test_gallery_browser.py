@@ -4,6 +4,7 @@ import json
 import re
 import time
 import uuid
+from urllib.parse import urljoin
 
 import nbformat
 import pytest
@@ -56,18 +57,18 @@ def _publish(lab, author_token, reviewer_token, title, *sources):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     headers = {"Authorization": f"token {author_token}"}
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=headers, timeout=60,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions", headers=headers, timeout=60,
                       json={"title": title, "summary": f"{title} summary", "topics": ["test"],
                             "notebook": json.loads(nbformat.writes(nb))})
     assert r.status_code == 201, r.text
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        item = requests.get(f"{lab.url}{GALLERY}api/submissions/{r.json()['id']}", headers=headers, timeout=30).json()
+        item = requests.get(f"{lab.service_url('gallery')}api/submissions/{r.json()['id']}", headers=headers, timeout=30).json()
         if item["status"] != "checking":
             break
         time.sleep(1)
     assert item["status"] == "awaiting-review", item["checks"]
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{item['id']}/approve", json={}, timeout=120,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions/{item['id']}/approve", json={}, timeout=120,
                       headers={"Authorization": f"token {reviewer_token}"})
     assert r.status_code == 200, r.text
     return {"id": item["id"], **r.json()}
@@ -87,7 +88,7 @@ def site(lab):
         "map": _publish(lab, a, r, f"Deprivation map {suffix}", MAP),
         "probe": _publish(lab, a, r, f"Probe {suffix}", PROBE_CELL),
     }
-    pending = requests.post(f"{lab.url}{GALLERY}api/submissions", headers={"Authorization": f"token {a}"},
+    pending = requests.post(f"{lab.service_url('gallery')}api/submissions", headers={"Authorization": f"token {a}"},
                             json={"title": f"Pending {suffix}", "notebook": json.loads(nbformat.writes(
                                 nbformat.v4.new_notebook()))}, timeout=60).json()
     return {"people": people, "dashboards": dashboards, "pending": pending["id"]}
@@ -121,7 +122,7 @@ def test_a_dashboard_script_gets_no_authenticated_answer_from_the_hub_or_the_gal
     # control: the same script on an ordinary same-origin gallery page does act as the official
     control = page.evaluate(PROBE_JS)
     assert "/services/gallery/api/submissions 200" in control, control
-    page.goto(lab.url + site["dashboards"]["probe"]["url"])
+    page.goto(urljoin(lab.service_url("gallery"), site["dashboards"]["probe"]["url"]))
     probe = page.locator("#hubprobe")
     page.wait_for_function("document.getElementById('hubprobe') && "
                            "document.getElementById('hubprobe').textContent.startsWith('done')", timeout=60_000)
@@ -136,7 +137,7 @@ def test_gallery_pages_have_no_serious_accessibility_violations(lab, site, brows
     page = browser.pages[0]
     sign_in(page, lab, reviewer["name"], reviewer["password"])
     paths = {"gallery": "", "submit": "submit", "review": "review", "submission": f"submissions/{site['pending']}"}
-    page.goto(f"{lab.url}{GALLERY}{paths[page_name]}")
+    page.goto(f"{lab.service_url('gallery')}{paths[page_name]}")
     assert page.locator("h1").count() == 1
     assert axe_violations(page) == []
 
@@ -163,7 +164,7 @@ def test_offline_the_gallery_and_a_map_dashboard_render_with_no_failed_request(l
     sign_in(page, lab, official["name"], official["password"])
     page.wait_for_load_state("networkidle")
     assert page.locator(".gallery-card").count() >= 3
-    page.goto(lab.url + site["dashboards"]["map"]["url"])
+    page.goto(urljoin(lab.service_url("gallery"), site["dashboards"]["map"]["url"]))
     frame_map = page.frame_locator("iframe").first.locator(".leaflet-interactive").first
     frame_map.wait_for(timeout=60_000)
     page.wait_for_load_state("networkidle")

@@ -3,6 +3,7 @@
 import json
 import time
 import uuid
+from urllib.parse import urljoin
 
 import nbformat
 import psutil
@@ -36,7 +37,7 @@ def auth(token):
 def wait_checked(lab, token, submission_id, timeout=240):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = requests.get(f"{lab.url}{GALLERY}api/submissions/{submission_id}", headers=auth(token), timeout=30)
+        r = requests.get(f"{lab.service_url('gallery')}api/submissions/{submission_id}", headers=auth(token), timeout=30)
         assert r.status_code == 200, r.text
         if r.json()["status"] != "checking":
             return r.json()
@@ -47,7 +48,7 @@ def wait_checked(lab, token, submission_id, timeout=240):
 def gallery_session(lab, name, groups):
     """A browser-like session signed in to the hub and, through hub OAuth, to the gallery."""
     session = lab.create_user(name, groups=groups)
-    r = session.get(f"{lab.url}{GALLERY}", timeout=60)
+    r = session.get(f"{lab.service_url('gallery')}", timeout=60)
     assert r.status_code == 200 and "Dashboards made with UK open data" in r.text, r.text[:500]
     return session
 
@@ -71,14 +72,14 @@ def people(lab):
 def published(lab, people):
     """A widget notebook submitted by the author, checked, and approved by the reviewer."""
     title = '"><img src=x onerror=alert(1)> Squares <script>alert(2)</script>'
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["author"]["token"]), timeout=60,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions", headers=auth(people["author"]["token"]), timeout=60,
                       json={"title": title, "summary": "<b>bold?</b>", "topics": ["maths", "<i>x</i>"],
                             "notebook": notebook(WIDGET_CODE)})
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "checking"
     item = wait_checked(lab, people["author"]["token"], r.json()["id"])
     assert item["status"] == "awaiting-review", item["checks"]
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{item['id']}/approve",
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions/{item['id']}/approve",
                       headers=auth(people["reviewer"]["token"]), json={}, timeout=120)
     assert r.status_code == 200, r.text
     return {"id": item["id"], "title": title, **r.json()}
@@ -86,7 +87,7 @@ def published(lab, people):
 
 def test_submit_check_approve_then_an_official_opens_the_dashboard_with_a_token(lab, people, published):
     assert published["url"] == f"{GALLERY}dashboards/{published['slug']}"
-    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=120)
+    r = requests.get(urljoin(lab.service_url("gallery"), published["url"]), headers=auth(people["official"]["token"]), timeout=120)
     assert r.status_code == 200, r.text[:300]
     assert "jupyter-widgets" in r.text or "application/vnd.jupyter.widget-view+json" in r.text
     assert r.headers["Content-Security-Policy"].startswith("sandbox allow-scripts")
@@ -95,27 +96,27 @@ def test_submit_check_approve_then_an_official_opens_the_dashboard_with_a_token(
     # preheated: a second view is served from the pool in well under a second
     time.sleep(3)
     start = time.monotonic()
-    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=60)
+    r = requests.get(urljoin(lab.service_url("gallery"), published["url"]), headers=auth(people["official"]["token"]), timeout=60)
     assert r.status_code == 200 and time.monotonic() - start < 1.0
 
 
 def test_the_dashboard_opens_for_a_browser_session_following_the_oauth_redirects(lab, people, published):
     session = gallery_session(lab, people["official"]["name"], ("officials",))
-    r = session.get(lab.url + published["url"], timeout=120)
+    r = session.get(urljoin(lab.service_url("gallery"), published["url"]), timeout=120)
     assert r.status_code == 200 and r.url.endswith(published["url"])
     assert "kernelId" in r.text
 
 
 def test_the_gallery_page_shows_hostile_text_escaped(lab, people, published):
-    r = requests.get(f"{lab.url}{GALLERY}", headers=auth(people["official"]["token"]), timeout=60)
+    r = requests.get(f"{lab.service_url('gallery')}", headers=auth(people["official"]["token"]), timeout=60)
     assert r.status_code == 200
     assert "<script>alert(2)</script>" not in r.text and "<img src=x" not in r.text
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in r.text
     assert "&lt;i&gt;x&lt;/i&gt;" in r.text
-    r = requests.get(f"{lab.url}{GALLERY}?topic=maths&q=squares", headers=auth(people["official"]["token"]),
+    r = requests.get(f"{lab.service_url('gallery')}?topic=maths&q=squares", headers=auth(people["official"]["token"]),
                      timeout=60)
     assert published["slug"] in r.text
-    r = requests.get(f"{lab.url}{GALLERY}?topic=nothing-like-this", headers=auth(people["official"]["token"]),
+    r = requests.get(f"{lab.service_url('gallery')}?topic=nothing-like-this", headers=auth(people["official"]["token"]),
                      timeout=60)
     assert published["slug"] not in r.text
 
@@ -124,27 +125,27 @@ def test_only_reviewers_decide_and_participants_see_only_their_own_details(lab, 
     other, official = people["other"]["token"], people["official"]["token"]
     for token in (other, official, people["author"]["token"]):
         for action in ("approve", "reject", "unpublish"):
-            r = requests.post(f"{lab.url}{GALLERY}api/submissions/{published['id']}/{action}", headers=auth(token),
+            r = requests.post(f"{lab.service_url('gallery')}api/submissions/{published['id']}/{action}", headers=auth(token),
                               json={"reason": "no"}, timeout=30)
             assert r.status_code == 403, (action, r.text)
-    r = requests.get(f"{lab.url}{GALLERY}api/submissions/{published['id']}", headers=auth(other), timeout=30)
+    r = requests.get(f"{lab.service_url('gallery')}api/submissions/{published['id']}", headers=auth(other), timeout=30)
     assert r.status_code == 404
-    r = requests.get(f"{lab.url}{GALLERY}api/submissions/{published['id']}", headers=auth(people["author"]["token"]),
+    r = requests.get(f"{lab.service_url('gallery')}api/submissions/{published['id']}", headers=auth(people["author"]["token"]),
                      timeout=30)
     assert r.status_code == 200 and r.json()["checks"]["execution"]["ok"]
-    r = requests.get(f"{lab.url}{GALLERY}review", headers=auth(other), timeout=30)
+    r = requests.get(f"{lab.service_url('gallery')}review", headers=auth(other), timeout=30)
     assert r.status_code == 403
-    r = requests.get(f"{lab.url}{GALLERY}submissions/{published['id']}/preview.html", headers=auth(other), timeout=30)
+    r = requests.get(f"{lab.service_url('gallery')}submissions/{published['id']}/preview.html", headers=auth(other), timeout=30)
     assert r.status_code == 404
     # no group, no gallery
     lab.create_user(f"nogroup{uuid.uuid4().hex[:4]}")
     stranger = lab.token_for(next(n for n in lab.passwords if n.startswith("nogroup")))
-    r = requests.get(lab.url + published["url"], headers=auth(stranger), timeout=30)
+    r = requests.get(urljoin(lab.service_url("gallery"), published["url"]), headers=auth(stranger), timeout=30)
     assert r.status_code == 403
 
 
 def _count(lab, people):
-    r = requests.get(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["reviewer"]["token"]), timeout=30)
+    r = requests.get(f"{lab.service_url('gallery')}api/submissions", headers=auth(people["reviewer"]["token"]), timeout=30)
     return len(r.json()["submissions"])
 
 
@@ -165,7 +166,7 @@ DUPLICATE["cells"][1]["id"] = DUPLICATE["cells"][0]["id"]
 ])
 def test_hostile_submissions_are_refused_and_nothing_is_stored(lab, people, body, code, message):
     before = _count(lab, people)
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["author"]["token"]), json=body,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions", headers=auth(people["author"]["token"]), json=body,
                       timeout=60)
     assert r.status_code == code, r.text[:300]
     import re
@@ -177,14 +178,14 @@ def test_a_cookie_post_without_xsrf_is_refused_and_with_it_accepted(lab, people)
     session = gallery_session(lab, people["author"]["name"], ("participants",))
     before = _count(lab, people)
     body = {"title": "via cookie", "notebook": notebook("1 + 1")}
-    r = session.post(f"{lab.url}{GALLERY}api/submissions", json=body, timeout=60)
+    r = session.post(f"{lab.service_url('gallery')}api/submissions", json=body, timeout=60)
     assert r.status_code == 403 and "XSRF" in r.json()["error"]
     assert _count(lab, people) == before
-    r = session.post(f"{lab.url}{GALLERY}api/submissions", json=body, headers={"X-XSRFToken": gallery_xsrf(session)},
+    r = session.post(f"{lab.service_url('gallery')}api/submissions", json=body, headers={"X-XSRFToken": gallery_xsrf(session)},
                      timeout=60)
     assert r.status_code == 201, r.text
     # the submit form too
-    r = session.post(f"{lab.url}{GALLERY}submit", data={"title": "form", "path": "x.ipynb"}, timeout=60)
+    r = session.post(f"{lab.service_url('gallery')}submit", data={"title": "form", "path": "x.ipynb"}, timeout=60)
     assert r.status_code == 403
 
 
@@ -193,19 +194,19 @@ def test_a_cookie_post_without_xsrf_is_refused_and_with_it_accepted(lab, people)
                                   "dashboards/voila/tree", "dashboards/nope", "dashboards/%2fetc%2fpasswd",
                                   "dashboards/voila/static/..%2f..%2fapp.py"])
 def test_hostile_dashboard_paths_get_nothing(lab, people, published, path):
-    r = requests.get(f"{lab.url}{GALLERY}{path}", headers=auth(people["official"]["token"]), timeout=30,
+    r = requests.get(f"{lab.service_url('gallery')}{path}", headers=auth(people["official"]["token"]), timeout=30,
                      allow_redirects=False)
     assert r.status_code in (400, 403, 404), (path, r.status_code)
 
 
 def _kernel_id(lab, people, published):
-    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=120)
+    r = requests.get(urljoin(lab.service_url("gallery"), published["url"]), headers=auth(people["official"]["token"]), timeout=120)
     import re
     return re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', r.text).group(1)
 
 
 def _ws(lab, kernel_id, subprotocols=None):
-    url = lab.url.replace("http://", "ws://") + f"{GALLERY}dashboards/api/kernels/{kernel_id}/channels"
+    url = lab.service_url("gallery").replace("http://", "ws://", 1) + f"dashboards/api/kernels/{kernel_id}/channels"
     return websocket.create_connection(url + f"?session_id={uuid.uuid4()}", timeout=20, subprotocols=subprotocols)
 
 
@@ -248,30 +249,30 @@ def test_submit_by_path_reads_the_submitters_own_server(lab, people):
     r = requests.put(f"{server}/api/contents/dash.ipynb", headers=auth(token), timeout=30,
                      json={"type": "notebook", "content": notebook("print('from my server')")})
     assert r.status_code in (200, 201), r.text
-    page = session.get(f"{lab.url}{GALLERY}submit", timeout=60)
+    page = session.get(f"{lab.service_url('gallery')}submit", timeout=60)
     assert "dash.ipynb" in page.text
-    r = session.post(f"{lab.url}{GALLERY}submit", timeout=60,
+    r = session.post(f"{lab.service_url('gallery')}submit", timeout=60,
                      data={"title": "From my server", "summary": "", "topics": "", "path": "dash.ipynb",
                            "_xsrf": gallery_xsrf(session)})
     assert r.status_code == 200 and "From my server" in r.text, r.text[:500]
-    mine = requests.get(f"{lab.url}{GALLERY}api/submissions", headers=auth(token), timeout=30).json()["submissions"]
+    mine = requests.get(f"{lab.service_url('gallery')}api/submissions", headers=auth(token), timeout=30).json()["submissions"]
     assert any(s["title"] == "From my server" for s in mine)
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(token), timeout=60,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions", headers=auth(token), timeout=60,
                       json={"title": "missing", "path": "nope/missing.ipynb"})
     assert r.status_code == 404 and "no notebook" in r.json()["error"]
     lab.api("DELETE", f"/users/{people['author']['name']}/server")
 
 
 def test_unpublish_takes_the_dashboard_down(lab, people, published):
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{published['id']}/unpublish",
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions/{published['id']}/unpublish",
                       headers=auth(people["reviewer"]["token"]), json={"reason": ""}, timeout=60)
     assert r.status_code == 409 and "reason" in r.json()["error"]
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{published['id']}/unpublish",
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions/{published['id']}/unpublish",
                       headers=auth(people["reviewer"]["token"]), json={"reason": "out of date"}, timeout=120)
     assert r.status_code == 200
-    r = requests.get(lab.url + published["url"], headers=auth(people["official"]["token"]), timeout=30)
+    r = requests.get(urljoin(lab.service_url("gallery"), published["url"]), headers=auth(people["official"]["token"]), timeout=30)
     assert r.status_code == 404
-    r = requests.get(f"{lab.url}{GALLERY}api/submissions/{published['id']}", headers=auth(people["author"]["token"]),
+    r = requests.get(f"{lab.service_url('gallery')}api/submissions/{published['id']}", headers=auth(people["author"]["token"]),
                      timeout=30)
     assert r.json()["status"] == "unpublished" and r.json()["comments"][-1]["text"] == "out of date"
 
@@ -290,7 +291,7 @@ def _gallery_process(lab):
 
 
 def test_an_acknowledged_submission_survives_kill_9_and_the_restarted_gallery_leaves_no_orphan(lab, people):
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions", headers=auth(people["author"]["token"]), timeout=60,
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions", headers=auth(people["author"]["token"]), timeout=60,
                       json={"title": "Survives kill -9", "notebook": notebook(WIDGET_CODE)})
     assert r.status_code == 201, r.text
     submission = r.json()["id"]
@@ -302,7 +303,7 @@ def test_an_acknowledged_submission_survives_kill_9_and_the_restarted_gallery_le
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         try:
-            r = requests.get(f"{lab.url}{GALLERY}api/submissions/{submission}",
+            r = requests.get(f"{lab.service_url('gallery')}api/submissions/{submission}",
                              headers=auth(people["author"]["token"]), timeout=10)
             if r.status_code == 200:
                 break
@@ -312,10 +313,10 @@ def test_an_acknowledged_submission_survives_kill_9_and_the_restarted_gallery_le
     assert r.status_code == 200 and r.json()["title"] == "Survives kill -9", r.text
     assert _gallery_process(lab).pid != gallery.pid
     assert wait_checked(lab, people["author"]["token"], submission)["status"] == "awaiting-review"
-    r = requests.post(f"{lab.url}{GALLERY}api/submissions/{submission}/approve",
+    r = requests.post(f"{lab.service_url('gallery')}api/submissions/{submission}/approve",
                       headers=auth(people["reviewer"]["token"]), json={}, timeout=120)
     assert r.status_code == 200, r.text
-    r = requests.get(lab.url + r.json()["url"], headers=auth(people["official"]["token"]), timeout=120)
+    r = requests.get(urljoin(lab.service_url("gallery"), r.json()["url"]), headers=auth(people["official"]["token"]), timeout=120)
     assert r.status_code == 200 and "kernelId" in r.text  # the new gallery publishes and serves dashboards
     # The old gallery's Voilà and kernels got SIGTERM when it died (setpriv --pdeathsig): none lives on.
     deadline = time.monotonic() + 30

@@ -34,7 +34,7 @@ def test_one_person_lab_restarts_keeping_everything_and_leaves_no_process(plain_
         assert out["stdout"].split() == [str(entry.pw_uid), str(state / "homes" / "ana")]
         # a kernel left running on purpose: shutdown must stop it too
         token = lab.token_for("ana")
-        r = requests.post(f"{lab.url}/user/ana/api/kernels", json={}, timeout=30,
+        r = requests.post(f"{lab.user_url('ana')}/api/kernels", json={}, timeout=30,
                           headers={"Authorization": f"token {token}"})
         assert r.status_code == 201
         r = lab.api("POST", "/shares/ana/", token=token, json={"user": "ben"})

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def share_page(lab, session) -> tuple[requests.Response, str]:
-    r = session.get(f"{lab.url}/services/share/", timeout=30)
+    r = session.get(lab.service_url("share"), timeout=30)
     assert r.status_code == 200, r.status_code
     return r, re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
 
@@ -23,11 +23,11 @@ def act(lab, session, action, kind, name, xsrf=True):
     data = {"action": action, "kind": kind, "name": name}
     if xsrf:
         data["_xsrf"] = token
-    return session.post(f"{lab.url}/services/share/", data=data, timeout=30, allow_redirects=False)
+    return session.post(lab.service_url("share"), data=data, timeout=30, allow_redirects=False)
 
 
 def status_for(lab, token, owner="hubana"):
-    return requests.get(f"{lab.url}/user/{owner}/api/status", headers={"Authorization": f"token {token}"},
+    return requests.get(f"{lab.user_url(owner)}/api/status", headers={"Authorization": f"token {token}"},
                         timeout=30).status_code
 
 
@@ -90,5 +90,5 @@ def test_bad_share_requests_get_a_clear_message(lab, people, servers, kind, name
 
 
 def test_share_page_needs_sign_in(lab):
-    r = requests.get(f"{lab.url}/services/share/", allow_redirects=False, timeout=30)
+    r = requests.get(lab.service_url("share"), allow_redirects=False, timeout=30)
     assert r.status_code == 302 and "/hub/api/oauth2/authorize" in r.headers["Location"]

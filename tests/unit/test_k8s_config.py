@@ -36,6 +36,7 @@ AUTH_MODES = {
     "oauthenticator": {"mode": "oauthenticator",
                        "authenticator_class": "oauthenticator.generic.GenericOAuthenticator"},
 }
+SITE = {"public_url": "https://lab.example.org"}  # every site on Kubernetes names its address
 # Keys of a service entry that say where and how it runs, not who may use it.
 WHERE = ("url", "command", "environment", "api_token", "cwd", "user")
 
@@ -198,7 +199,7 @@ def test_dry_render_leaves_the_test_process_environment_alone(values, tmp_path):
 
 
 def test_the_admin_gets_the_secrets_password_in_the_signup_store(tmp_path):
-    settings = kubernetes_settings({"state_dir": str(tmp_path / "state"), "auth": {"mode": "signup"}},
+    settings = kubernetes_settings({"state_dir": str(tmp_path / "state"), "auth": {"mode": "signup"}, **SITE},
                                    environ={}, cull_timeout=3600)
     ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": "first-password"})
     ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": "rotated-password"})  # idempotent, takes the new one
@@ -209,10 +210,10 @@ def test_the_admin_gets_the_secrets_password_in_the_signup_store(tmp_path):
 
 
 def test_oauthenticator_mode_needs_no_admin_password_and_dry_run_writes_nothing(tmp_path):
-    oauth = kubernetes_settings({"state_dir": str(tmp_path / "a"), "auth": AUTH_MODES["oauthenticator"]},
+    oauth = kubernetes_settings({"state_dir": str(tmp_path / "a"), "auth": AUTH_MODES["oauthenticator"], **SITE},
                                 environ={}, cull_timeout=None)
     ensure_admin(oauth, {})
-    dry = kubernetes_settings({"state_dir": str(tmp_path / "b")}, environ={}, cull_timeout=None)
+    dry = kubernetes_settings({"state_dir": str(tmp_path / "b"), **SITE}, environ={}, cull_timeout=None)
     ensure_admin(dry, {"BACKSTAGE_ADMIN_PASSWORD": "pw-123456", "BACKSTAGE_DRY_RUN": "1"})
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
@@ -238,7 +239,7 @@ def test_admin_password_lands_on_a_volume_root_owned_by_someone_else(tmp_path, m
     before = volume.stat().st_mode
     # the hub runs as another uid than the volume's owner
     monkeypatch.setattr("backstage.k8s.hub.os.geteuid", lambda: volume.stat().st_uid + 1000)
-    settings = kubernetes_settings({"state_dir": str(volume)}, environ={}, cull_timeout=None)
+    settings = kubernetes_settings({"state_dir": str(volume), **SITE}, environ={}, cull_timeout=None)
     ensure_admin(settings, {"BACKSTAGE_ADMIN_PASSWORD": "volume-password"})
     assert volume.stat().st_mode == before
     assert SignupStore(volume / "signups.sqlite").check("admin", "volume-password") is not None
@@ -291,3 +292,13 @@ def test_the_admin_signs_in_with_the_secrets_password_in_every_password_mode(val
     assert sign_in("not-the-password") is None
     if mode == "shared-password":
         assert sign_in(secrets["event-password"]) is None  # the password of the day never makes an admin
+
+
+def test_kubernetes_needs_the_sites_address_for_one_origin_per_person(values, tmp_path):
+    with pytest.raises(KubernetesConfigError, match="public_url is not set.*wildcard DNS"):
+        kubernetes_settings({"state_dir": str(tmp_path)}, environ={}, cull_timeout=None)
+    k8s = _kubernetes(values, AUTH_MODES["signup"], tmp_path)
+    assert k8s.JupyterHub.subdomain_host == k8s.JupyterHub.public_url == "https://lab.example.org"
+    assert k8s.JupyterHub.cookie_host_prefix_enabled is True and k8s.Spawner.disable_user_config is True
+    assert {"lab.example.org", "*.lab.example.org"} <= set(values["ingress"]["hosts"])
+    assert set(values["ingress"]["hosts"]) <= set(values["ingress"]["tls"][0]["hosts"])

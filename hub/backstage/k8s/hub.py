@@ -43,9 +43,12 @@ GALLERY_HOST = "gallery"
 
 # JupyterHub traits the lab decides, copied as they are.
 _LAB_TRAITS = ("authenticator_class", "custom_scopes", "load_groups", "authenticate_prometheus",
-               "shutdown_on_logout", "default_url")
+               "shutdown_on_logout", "default_url",
+               # one origin per person (site setting public_url): servers on <name>.<domain>, services on
+               # <name>--service.<domain>; needs a wildcard DNS name and certificate (hub/k8s/README.md)
+               "subdomain_host", "public_url", "cookie_host_prefix_enabled")
 # Spawner traits about how a server behaves, not where it runs (e.g. how soon a revoked share stops working).
-_LAB_SPAWNER_TRAITS = ("args",)
+_LAB_SPAWNER_TRAITS = ("args", "disable_user_config")
 # What the local configuration sets that the chart decides on Kubernetes (and where), by section and
 # trait. A trait that is neither taken by apply_lab_config nor listed here fails a unit test, so that
 # a new setting of the local lab gets a decision for Kubernetes.
@@ -123,6 +126,12 @@ def kubernetes_settings(site: dict, *, environ: dict, cull_timeout: int | None,
         settings["auth"]["event_password"] = environ["BACKSTAGE_EVENT_PASSWORD"]
     settings["idle_timeout"] = int(cull_timeout or 0)
     settings["isolation"] = "none"  # KubeSpawner: one pod and one volume per person
+    if not settings.get("public_url") and not settings.get("unsafe_shared_origin"):
+        raise KubernetesConfigError(
+            f"{source}: public_url is not set: set it to the site's address, e.g. public_url: "
+            "https://lab.example.org, in hub.extraFiles.backstage-settings.data (each person's server then "
+            "runs at https://<name>.lab.example.org: the site needs a wildcard DNS name and certificate, "
+            "see hub/k8s/README.md)")
     try:
         validate_settings(settings, source)
     except SettingsError as e:
