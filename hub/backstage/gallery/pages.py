@@ -12,6 +12,8 @@ from urllib.parse import quote
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from backstage.urls import user_server_url
+
 from .handlers import BaseHandler
 from .notebooks import NotebookRejected
 from .store import StoreError
@@ -92,14 +94,15 @@ class SubmitPage(PageHandler):
     async def _notebooks(self) -> list[str] | None:
         """The notebooks in the top two levels of the viewer's own server (None if unreachable)."""
         token = self.hub_auth.get_token(self)
-        base = self.gallery.public_hub_url.rstrip("/") + os.environ.get("JUPYTERHUB_BASE_URL", "/")
+        server = user_server_url(self.current_user["name"], self.gallery.public_hub_url,
+                                 base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"))
         found: list[str] = []
         folders = [""]
         client = AsyncHTTPClient()
         for depth in range(2):
             next_folders = []
             for folder in folders:
-                url = f"{base}user/{quote(self.current_user['name'])}/api/contents/{quote(folder)}?content=1"
+                url = f"{server}api/contents/{quote(folder)}?content=1"
                 try:
                     response = await client.fetch(url, headers={"Authorization": f"token {token}"},
                                                   request_timeout=10, follow_redirects=False)

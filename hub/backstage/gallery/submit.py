@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from backstage.urls import user_server_url
+
 from .notebooks import NotebookRejected, check_server_path, validate_notebook
 
 log = logging.getLogger(__name__)
@@ -48,9 +50,9 @@ async def fetch_from_server(handler, user: dict, path: str) -> bytes:
     token = handler.hub_auth.get_token(handler)
     if not token:
         raise SubmissionError("no hub token to read your server with: sign in again", 403)
-    base = handler.gallery.public_hub_url.rstrip("/")
-    prefix = os.environ.get("JUPYTERHUB_BASE_URL", "/")
-    url = f"{base}{prefix}user/{quote(user['name'])}/api/contents/{quote(path)}?content=1&type=notebook"
+    server = user_server_url(user["name"], handler.gallery.public_hub_url,
+                             base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"))
+    url = f"{server}api/contents/{quote(path)}?content=1&type=notebook"
     try:
         response = await AsyncHTTPClient().fetch(
             url, headers={"Authorization": f"token {token}"}, request_timeout=30, follow_redirects=False
