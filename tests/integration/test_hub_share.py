@@ -92,3 +92,8 @@ def test_bad_share_requests_get_a_clear_message(lab, people, servers, kind, name
 def test_share_page_needs_sign_in(lab):
     r = requests.get(lab.service_url("share"), allow_redirects=False, timeout=30)
     assert r.status_code == 302 and "/hub/api/oauth2/authorize" in r.headers["Location"]
+
+
+def test_share_page_links_back_to_the_hub_on_its_own_host(lab, people):
+    page, _ = share_page(lab, people["hubana"])
+    assert f'href="{lab.url}/hub/home"' in page.text  # the page is on share--service.localhost

@@ -47,7 +47,7 @@ class SharePageHandler(HubOAuthenticated, web.RequestHandler):
             error = error or "Start your server once before sharing it."
         self.set_status(status)
         self.render("share.html", user=user, shares=shares, message=message, error=error,
-                    hub_prefix=self.hub_auth.hub_prefix)
+                    hub_prefix=self.hub_auth.hub_host + self.hub_auth.hub_prefix)  # the hub's own host
 
     @web.authenticated
     async def get(self):
