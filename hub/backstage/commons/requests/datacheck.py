@@ -23,6 +23,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+#: Longest problem text kept on a marked dashboard (a failing notebook's last lines can be long).
+MAX_DETAIL = 2000
+
 __all__ = ["add_parser", "published_dashboards", "rerun_notebook", "run_check", "verify_source"]
 
 
@@ -136,6 +139,7 @@ async def run_check(desk, state_dir, *, online: bool = False, rerun: bool = True
             if new:
                 report["requests_opened"].append(request_id)
         detail = "; ".join([*failures.values(), *([f"the notebook no longer runs: {run_error}"] if run_error else [])])
+        detail = detail if len(detail) <= MAX_DETAIL else detail[:MAX_DETAIL - 1] + "…"
         if desk.store.mark_problem(item["slug"], item["title"], item["author"], sorted(failures), detail, request_ids):
             link = desk.link(request_ids[0]) if request_ids else desk.prefix + "requests"
             desk.alert(item["author"], subject=f"Your dashboard '{item['title']}' has a data problem",
