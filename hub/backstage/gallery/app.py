@@ -24,6 +24,7 @@ from traitlets.config import Application
 
 from . import handlers, pages, proxy
 from .checks import Checks
+from .sandbox import Sandbox
 from .store import Store, StoreError
 from .thumbnails import Thumbnails
 from .voila import VoilaPool
@@ -38,7 +39,7 @@ class GalleryApp(Application):
 
     name = "backstage-gallery"
     description = __doc__
-    classes = [Store, Checks, Thumbnails, VoilaPool]
+    classes = [Store, Sandbox, Checks, Thumbnails, VoilaPool]
 
     review_scope = Unicode(
         "custom:gallery:review",
@@ -74,8 +75,9 @@ class GalleryApp(Application):
 
     def init_parts(self) -> None:
         self.store = Store(parent=self)
-        self.checks = Checks(self.store, parent=self)
-        self.voila = VoilaPool(str(self.store.published), parent=self)
+        sandbox = Sandbox(owner=str(self.store.root), parent=self)
+        self.voila = VoilaPool(str(self.store.published), run_as=sandbox.dashboards_account(), parent=self)
+        self.checks = Checks(self.store, sandbox=sandbox, template=self.voila.template, parent=self)
 
     async def act(self, submission_id: str, action: str, reviewer: str, body: dict) -> dict:
         """A reviewer's decision: approve (publish), reject (with a reason) or unpublish."""

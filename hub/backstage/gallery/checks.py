@@ -3,6 +3,10 @@
 Execute top to bottom in a fresh kernel under a time limit (nbclient), record the run time and the
 datasets used (govdata's provenance log), flag secret-looking strings, render under standalone Voilà
 and take a thumbnail in headless Chromium, and write a static (script-free) HTML preview.
+
+As root, each check runs as a throw-away Unix account of its own (`sandbox`): its kernel, its one-off
+Voilà and its Chromium; when the check ends, every process of that account is killed and the account
+and its files are deleted.
 """
 
 from __future__ import annotations
@@ -13,19 +17,18 @@ import html
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
-from traitlets import Float, Instance, Int, Unicode
+from traitlets import Float, Instance, Int, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
 from .notebooks import find_secrets
-from .runas import child_env, dies_with_gallery, private_home, resolve
+from .runas import child_env, dies_with_gallery
+from .sandbox import CheckAccount, Sandbox, read_untrusted, warn_deprecated, write_new
 from .store import Store, write_durably
 from .thumbnails import Thumbnails
 from .voila import DASHBOARD_TEMPLATE, VoilaProcess
@@ -52,16 +55,23 @@ class Checks(LoggingConfigurable):
     )
 
     run_as = Unicode(
-        "nobody",
-        help="""Unix user that runs submitted notebooks when the gallery runs as root (never root itself).
-        Example: --Checks.run_as=backstage-checks""",
+        None, allow_none=True,
+        help="Deprecated and ignored: each check runs as its own account. Example: --Sandbox.check_user_prefix=bkcheck-",
     ).tag(config=True)
 
-    thumbnails = Instance(Thumbnails)
+    @observe("run_as")
+    def _deprecated_run_as(self, change):
+        warn_deprecated(self.log, "Checks.run_as", "Sandbox.check_user_prefix")
 
-    def __init__(self, store: Store, **kwargs):
+    thumbnails = Instance(Thumbnails)
+    sandbox = Instance(Sandbox)
+
+    def __init__(self, store: Store, sandbox: Sandbox | None = None, template: str = DASHBOARD_TEMPLATE, **kwargs):
+        """*sandbox* makes each check's account; *template* is the Voilà template the dashboards are published with."""
         super().__init__(**kwargs)
         self.store = store
+        self.sandbox = sandbox or Sandbox(owner=str(store.root), parent=self)
+        self.template = template
         self.thumbnails = Thumbnails(parent=self)
         self._semaphore = asyncio.Semaphore(self.concurrency)
         self._tasks: set[asyncio.Task] = set()
@@ -81,7 +91,8 @@ class Checks(LoggingConfigurable):
             await asyncio.wait(list(self._tasks), timeout=3)
 
     def resume(self) -> None:
-        """Re-queue submissions whose checks were interrupted by a restart."""
+        """Delete the check accounts a crash left behind, then re-queue the checks that were interrupted."""
+        self.sandbox.remove_leftovers()
         for item in self.store.query(status="checking"):
             log.info("resuming checks of %s", item["id"])
             self.schedule(item["id"])
@@ -109,39 +120,38 @@ class Checks(LoggingConfigurable):
         source = self.store.path(submission_id, "submitted.ipynb")
         nb = nbformat.read(source, as_version=4)
         results: dict = {"valid": {"ok": True, "bytes": source.stat().st_size}}
-        work = Path(tempfile.mkdtemp(prefix="backstage-check-"))
-        resolve(self.run_as).own(work)
+        account = await asyncio.to_thread(self.sandbox.create_check_account)
         try:
-            executed, results["execution"], results["datasets_used"] = await self.execute(nb, work)
+            executed, results["execution"], results["datasets_used"] = await self.execute(nb, account)
             results["secrets"] = find_secrets(executed)
             folder = self.store.snapshots / submission_id
             write_durably(folder / "executed.ipynb", nbformat.writes(executed).encode(), mode=0o400)
             write_durably(folder / "preview.html", static_preview(executed).encode(), mode=0o400)
             if results["execution"]["ok"]:
-                results["voila"] = await self.render(work, executed, folder / "thumbnail.png")
+                results["voila"] = await self.render(account, executed, folder / "thumbnail.png")
             else:
                 results["voila"] = {"ok": False, "error": "not tried: the notebook did not run"}
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            # nothing of the check lives on, even when the gallery is stopping (the task is being cancelled)
+            await asyncio.shield(asyncio.to_thread(self.sandbox.destroy, account))
         return results
 
-    async def execute(self, nb, work: Path) -> tuple:
-        """Run *nb* in a fresh kernel in *work*, as the unprivileged user, in its own process.
+    async def execute(self, nb, account: CheckAccount) -> tuple:
+        """Run *nb* in a fresh kernel in the check's folder, as the check's account, in its own process.
 
         Returns ``(executed nb, result dict, datasets used)``.
         """
-        runner = resolve(self.run_as)
-        home = private_home(work / "home", runner)
-        source, target = work / "submitted.ipynb", work / "executed.ipynb"
+        runner = account.run_as
+        source, target = account.work / "submitted.ipynb", account.out / "executed.ipynb"
         nbformat.write(nb, source)
-        runner.own(source)  # the service may run with umask 077
-        provenance = work / "provenance.jsonl"
-        env = child_env(home, GOVDATA_PROVENANCE_LOG=str(provenance))
+        runner.share_read(source)  # the service may run with umask 077
+        provenance = account.out / "provenance.jsonl"
+        env = child_env(account.home, account.tmp, GOVDATA_PROVENANCE_LOG=str(provenance))
         argv = [sys.executable, "-m", "backstage.gallery.execute", str(source), str(target),
-                f"--cell-timeout={self.cell_timeout}", f"--cwd={work}"]
+                f"--cell-timeout={self.cell_timeout}", f"--cwd={account.out}"]
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *dies_with_gallery(argv), cwd=work, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *dies_with_gallery(argv), cwd=account.out, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True, **runner.popen_kwargs(),
         )
@@ -163,22 +173,20 @@ class Checks(LoggingConfigurable):
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         result["seconds"] = round(time.monotonic() - started, 2)
-        executed = nbformat.read(target, as_version=4) if target.exists() else nb
+        executed = _read_notebook(target, 16 * self.max_notebook_bytes) or nb
         return executed, result, read_provenance(provenance)
 
-    async def render(self, work: Path, executed, thumbnail: Path) -> dict:
-        """Serve the notebook with a one-off standalone Voilà and screenshot it in Chromium."""
-        runner = resolve(self.run_as)
-        path = work / "dashboard.ipynb"
-        nbformat.write(executed, path)
-        runner.own(path)
-        pool = getattr(self.parent, "voila", None)  # render as the gallery will publish it
-        voila = VoilaProcess(str(path), base_url="/", env=child_env(private_home(work / "home", runner)),
-                             run_as=runner, template=pool.template if pool is not None else DASHBOARD_TEMPLATE)
+    async def render(self, account: CheckAccount, executed, thumbnail: Path) -> dict:
+        """Serve the notebook with a one-off standalone Voilà and screenshot it in Chromium, as the check's account."""
+        runner = account.run_as
+        path = account.out / "dashboard.ipynb"  # beside what the notebook wrote when it ran
+        write_new(path, nbformat.writes(executed).encode(), runner)
+        voila = VoilaProcess(str(path), base_url="/", env=child_env(account.home, account.tmp),
+                             run_as=runner, template=self.template)
         started = time.monotonic()
         try:
             await voila.start(timeout=60)
-            shot = await self.thumbnails.capture(voila.url, thumbnail, headers=voila.auth_header)
+            shot = await self.thumbnails.capture(voila.url, thumbnail, headers=voila.auth_header, run_as=runner)
         except (RuntimeError, TimeoutError) as e:
             shot = {"ok": False, "error": str(e)}
         finally:
@@ -189,12 +197,21 @@ class Checks(LoggingConfigurable):
         return shot
 
 
+def _read_notebook(path: Path, limit: int):
+    """The executed notebook the check's account wrote, or None (missing, too big, a link, not a notebook)."""
+    raw = read_untrusted(path, limit)
+    try:
+        return nbformat.reads(raw.decode(), as_version=4) if raw else None
+    except (UnicodeDecodeError, ValueError) as e:
+        log.warning("no executed notebook at %s: %s", path, e)
+        return None
+
+
 def read_provenance(path: Path) -> list[dict]:
     """The distinct datasets listed in a govdata provenance log (JSON lines)."""
     seen: dict[str, dict] = {}
-    if not path.exists():
-        return []
-    for line in path.read_text().splitlines():
+    raw = read_untrusted(path, 1 << 20)
+    for line in (raw or b"").decode(errors="replace").splitlines():
         try:
             record = json.loads(line)
         except ValueError:

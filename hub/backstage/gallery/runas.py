@@ -1,9 +1,9 @@
-"""Submitted code never runs with the gallery's privileges.
+"""Submitted code never runs with the gallery's privileges: the identity and environment it runs with.
 
-When the gallery runs as root (a real multi-user site), the checks' kernels and the dashboards'
-Voilà run as an unprivileged Unix user (``nobody`` by default) with a private home and a scrubbed
-environment: no ``JUPYTERHUB_API_TOKEN``, no hub secrets, no access to the gallery's store.
-Run as an ordinary user, the lab is a one-person lab and the code runs as that user.
+Who runs what (a throw-away account per check, a dedicated account for the dashboards) is decided in
+`sandbox`; this module holds the pieces every launcher uses: the identity (`RunAs`), a private home, a
+scrubbed environment (no ``JUPYTERHUB_API_TOKEN``, no hub secrets) and the wrapper that ties a child's
+life to the gallery's and forbids it to gain privileges.
 """
 
 from __future__ import annotations
@@ -36,21 +36,17 @@ class RunAs:
         if os.geteuid() == 0 and self.uid != 0:
             os.chown(path, self.uid, self.gid)
 
+    def share_read(self, path: Path) -> None:
+        """Let this user read *path* (a folder: and enter it) through its group, while root keeps it: it can
+        neither change, rename nor replace it (no-op unless we are root)."""
+        if os.geteuid() == 0 and self.uid != 0:
+            os.chown(path, 0, self.gid)
+            os.chmod(path, 0o750 if path.is_dir() else 0o440)
 
-def resolve(name: str) -> RunAs:
-    """The identity for submitted code: *name* when running as root, else the current user."""
-    if os.geteuid() != 0:
-        entry = pwd.getpwuid(os.geteuid())
-        return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        raise RuntimeError(
-            f"the Unix user {name!r} that should run submitted code does not exist: create it "
-            "(useradd --system) or set --Checks.run_as / --VoilaPool.run_as to an existing unprivileged user"
-        ) from None
-    if entry.pw_uid == 0:
-        raise RuntimeError(f"{name!r} is root: submitted code must run as an unprivileged user")
+
+def current_user() -> RunAs:
+    """The identity the gallery itself runs as (the one-person lab runs everything as it)."""
+    entry = pwd.getpwuid(os.geteuid())
     return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 
@@ -65,11 +61,12 @@ def private_home(path: Path, run_as: RunAs) -> Path:
     return path
 
 
-def child_env(home: Path, **extra: str) -> dict:
-    """A scrubbed environment for code from submissions, with its own home and Jupyter folders."""
+def child_env(home: Path, tmp: Path | None = None, **extra: str) -> dict:
+    """A scrubbed environment for code from submissions, with its own home, Jupyter folders and TMPDIR."""
     env = {k: os.environ[k] for k in _KEEP if os.environ.get(k)}
     env.update(
         HOME=str(home),
+        TMPDIR=str(tmp or home),
         JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
         JUPYTER_RUNTIME_DIR=str(home / ".local/share/jupyter/runtime"),
         JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
@@ -82,10 +79,11 @@ def child_env(home: Path, **extra: str) -> dict:
 
 
 def dies_with_gallery(argv: list[str]) -> list[str]:
-    """*argv*, run so that the child gets SIGTERM when the gallery process dies, even by ``kill -9``.
+    """*argv*, run so that the child gets SIGTERM when the gallery process dies, even by ``kill -9``, and
+    can never gain privileges (``no_new_privs``: a setuid program it runs gets no more rights than it has).
 
     The hub restarts a gallery that died; without this, the old one's Voilà and kernels would live on,
-    orphaned, holding ports and memory. (``setpriv --pdeathsig``, from util-linux, as in every Debian.)
+    orphaned, holding ports and memory. (``setpriv``, from util-linux, as in every Debian.)
     """
     setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else list(argv)
+    return [setpriv, "--pdeathsig", "TERM", "--no-new-privs", "--", *argv] if setpriv else list(argv)

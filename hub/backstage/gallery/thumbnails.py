@@ -1,9 +1,16 @@
 """Screenshots of rendered dashboards in headless Debian Chromium (driven by Playwright).
 
-The page shows a submission's outputs, which are untrusted; Chromium's own sandbox needs user namespaces
-that containers often lack (hence ``--no-sandbox``), so when the gallery runs as root, Chromium runs as an
-unprivileged user instead (``setpriv``, through a two-line wrapper that Playwright launches): an exploit
-of the browser gets ``nobody``'s rights, not root's.
+The page shows a submission's outputs, which are untrusted, and runs their scripts. So:
+
+- every network request of the page is refused except those to the one-off Voilà that serves it (its
+  page, its static files, its kernel's websocket): no internet, and no loopback service (the hub's API,
+  another Voilà, a database) is reachable from the page; service workers are blocked;
+- the submitter gets a short message, never the browser's own error text (which a page can fill with
+  what it found);
+- Chromium's own sandbox needs user namespaces that containers often lack (hence ``--no-sandbox``), so
+  when the gallery runs as root Chromium runs as the check's throw-away account (``setpriv``, through a
+  two-line wrapper that Playwright launches): an exploit of the browser gets that account's rights only,
+  and dies with it.
 """
 
 from __future__ import annotations
@@ -13,24 +20,25 @@ import os
 import shlex
 import shutil
 import tempfile
+import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
 from backstage.chromium import CHROMIUM_ARGS
 
-from .runas import RunAs, resolve
+from .runas import RunAs, current_user
+from .sandbox import warn_deprecated
 
 log = logging.getLogger(__name__)
 
 
-
-def _NOT_LOOPBACK(url: str) -> bool:  # noqa: N802 (a Playwright URL matcher)
-    """True for every URL that leaves the machine (the checks work offline, like the lab)."""
-    host = urlparse(url).hostname or ""
-    return url.startswith(("http:", "https:", "ws:", "wss:")) and host not in ("127.0.0.1", "localhost", "::1")
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return scheme, (parts.hostname or ""), parts.port
 
 
 class Thumbnails(LoggingConfigurable):
@@ -47,16 +55,18 @@ class Thumbnails(LoggingConfigurable):
         config=True
     )
     run_as = Unicode(
-        "nobody",
-        help="""Unix user that runs Chromium when the gallery runs as root (never root itself).
-        Example: --Thumbnails.run_as=backstage-thumbnails""",
+        None, allow_none=True,
+        help="Deprecated and ignored: Chromium runs as the check's own account. Example: --Sandbox.check_user_prefix=bkcheck-",
     ).tag(config=True)
 
-    def _browser(self, profile: str) -> tuple[str, dict]:
+    @observe("run_as")
+    def _deprecated_run_as(self, change):
+        warn_deprecated(self.log, "Thumbnails.run_as", "Sandbox.check_user_prefix")
+
+    def _browser(self, profile: str, runner: RunAs) -> tuple[str, dict]:
         """The executable Playwright should launch, and its environment: Chromium itself, or, as root, a
-        wrapper that drops to the unprivileged user first (file descriptors, Playwright's pipe, pass through)."""
-        runner: RunAs = resolve(self.run_as)
-        env = {"HOME": profile, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        wrapper that drops to *runner* first (file descriptors, Playwright's pipe, pass through)."""
+        env = {"HOME": profile, "TMPDIR": profile, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if runner.uid == os.geteuid():
             return self.chromium, env
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
@@ -64,45 +74,61 @@ class Thumbnails(LoggingConfigurable):
         wrapper.write_text(
             "#!/bin/sh\n"
             f"exec {shlex.quote(setpriv)} --reuid={runner.uid} --regid={runner.gid} --clear-groups "
-            f"--inh-caps=-all {shlex.quote(self.chromium)} \"$@\"\n"
+            f"--inh-caps=-all --no-new-privs {shlex.quote(self.chromium)} \"$@\"\n"
         )
         wrapper.chmod(0o700)  # root's alone: only the gallery may launch it
         os.chmod(Path(profile).parent, 0o711)  # noqa: S103 (pass through to its profile; no listing, no writing)
         runner.own(Path(profile))
         return str(wrapper), env
 
-    async def capture(self, url: str, out: Path, headers: dict | None = None) -> dict:
-        """Open *url* (with extra request *headers*), wait until the network is idle, screenshot to *out*.
+    async def capture(self, url: str, out: Path, headers: dict | None = None, run_as: RunAs | None = None) -> dict:
+        """Open *url* (with extra request *headers*) as *run_as*, wait until the network is idle, save a PNG.
+
+        Only requests to *url*'s own origin go out; every other one is refused.
 
         Returns
         -------
         dict
-            ``{"ok", "seconds", "failed_requests", "page_errors", "error"}``.
+            ``{"ok", "seconds", "refused_requests", "page_errors", "error"}``: counts, and a short message
+            of ours in ``error`` (the browser's own text only goes to the gallery's log).
         """
-        import time
-
         from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
         from playwright.async_api import async_playwright
 
         if not Path(self.chromium).exists():
             return {"ok": False, "error": f"Chromium is missing at {self.chromium}: apt-get install chromium"}
+        allowed = _origin(url)
+        refused: list[str] = []
+        errors: list[str] = []
+
+        async def only_the_dashboard(route):
+            if _origin(route.request.url) == allowed:
+                await route.continue_()
+            else:
+                refused.append(route.request.url)
+                await route.abort("blockedbyclient")
+
+        async def refuse_socket(socket):
+            refused.append(socket.url)
+            await socket.close(code=1008, reason="refused")
+
         workdir = tempfile.mkdtemp(prefix="backstage-thumb-")
         profile = os.path.join(workdir, "profile")
         os.mkdir(profile, 0o700)
-        executable, env = self._browser(profile)
-        failed: list[str] = []
-        errors: list[str] = []
+        executable, env = self._browser(profile, run_as or current_user())
         started = time.monotonic()
         try:
             async with async_playwright() as p:
                 context = await p.chromium.launch_persistent_context(
-                    profile, executable_path=executable, args=CHROMIUM_ARGS, headless=True, env=env,
-                    viewport={"width": self.width, "height": self.height}, extra_http_headers=headers or {},
+                    profile, executable_path=executable, args=[*CHROMIUM_ARGS, *_NO_SIDE_CHANNELS], headless=True,
+                    env=env, viewport={"width": self.width, "height": self.height}, extra_http_headers=headers or {},
+                    service_workers="block",
                 )
                 try:
+                    await context.route("**/*", only_the_dashboard)
+                    await context.route_web_socket(lambda u: _origin(u) != allowed, refuse_socket)
                     page = context.pages[0] if context.pages else await context.new_page()
-                    await context.route(_NOT_LOOPBACK, lambda route: route.abort("blockedbyclient"))
-                    page.on("requestfailed", lambda r: failed.append(r.url))
                     page.on("pageerror", lambda e: errors.append(str(e)[:300]))
                     response = await page.goto(url, timeout=self.timeout * 1000, wait_until="load")
                     if response is None or response.status >= 400:
@@ -114,12 +140,23 @@ class Thumbnails(LoggingConfigurable):
                     await page.screenshot(path=str(out), type="png")
                 finally:
                     await context.close()
+        except PlaywrightTimeout as e:
+            log.warning("thumbnail of %s timed out: %r", url, str(e)[:500])
+            return {"ok": False, "error": f"the dashboard did not finish loading in the browser within {self.timeout:.0f} s"}
         except PlaywrightError as e:
-            return {"ok": False, "error": f"Chromium could not render the page: {str(e).splitlines()[0]}"}
+            log.warning("thumbnail of %s failed: %r", url, str(e)[:500])
+            return {"ok": False, "error": "the browser could not render the dashboard (it stopped or crashed)"}
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        if refused or errors:
+            log.info("thumbnail of %s: %d requests refused, script errors: %r", url, len(refused), errors[:5])
         return {
             "ok": not errors, "seconds": round(time.monotonic() - started, 2),
-            "outside_requests": failed[:20], "page_errors": errors[:10],
-            "error": "; ".join(errors[:3]) or None,
+            "refused_requests": len(refused), "page_errors": len(errors),
+            "error": (f"the dashboard's scripts raised {len(errors)} error(s) in the browser: open it with Voilà "
+                      "on your own server and look at the browser console") if errors else None,
         }
+
+
+#: Belt and braces beside the routing: no WebRTC traffic outside a proxy, no DNS prefetching.
+_NO_SIDE_CHANNELS = ["--force-webrtc-ip-handling-policy=disable_non_proxied_udp", "--dns-prefetch-disable"]

@@ -20,12 +20,13 @@ import time
 from pathlib import Path
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-from traitlets import Float, Int, List, Unicode, default
+from traitlets import Float, Int, List, Unicode, default, observe
 from traitlets.config import LoggingConfigurable
 
 from backstage.net import free_port
 
-from .runas import RunAs, child_env, dies_with_gallery, private_home, resolve
+from .runas import RunAs, child_env, current_user, dies_with_gallery, private_home
+from .sandbox import warn_deprecated
 
 log = logging.getLogger(__name__)
 
@@ -88,24 +89,30 @@ class VoilaProcess:
         env = dict(self.env if self.env is not None else os.environ)
         env.pop("JUPYTERHUB_API_TOKEN", None)
         env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
-        # The token reaches Voilà through its environment-free config: a command-line flag would show in ps.
-        env["BACKSTAGE_VOILA_TOKEN"] = self.token
-        config = (
-            "import os\n"
-            "c.Voila.token = os.environ.pop('BACKSTAGE_VOILA_TOKEN')\n"
-        )
+        # The token reaches Voilà through a pipe that its config file reads once and closes: never on the
+        # command line (ps), in the environment (/proc/<pid>/environ keeps what a process started with), or
+        # in a file. Without a token from the pipe, Voilà refuses to start rather than run unprotected.
         self._config_dir = _private_dir()
         with open(os.path.join(self._config_dir, "voila.py"), "w") as f:
-            f.write(config)
-        if self.run_as is not None:
-            self.run_as.own(Path(self._config_dir))
-            self.run_as.own(Path(self._config_dir) / "voila.py")
+            f.write(_VOILA_CONFIG)
+        if self.run_as is not None:  # readable, not writable: the code in it runs inside Voilà
+            self.run_as.share_read(Path(self._config_dir))
+            self.run_as.share_read(Path(self._config_dir) / "voila.py")
         argv = self.argv() + [f"--Voila.config_file_paths={self._config_dir}"]
+        reader, writer = os.pipe()
+        try:
+            os.write(writer, self.token.encode())
+        finally:
+            os.close(writer)
+        env["BACKSTAGE_VOILA_TOKEN_FD"] = str(reader)
         log.info("starting Voilà on 127.0.0.1:%d for %s", self.port, self.target)
-        self.proc = await asyncio.create_subprocess_exec(
-            *dies_with_gallery(argv), env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
-            **(self.run_as.popen_kwargs() if self.run_as else {}),
-        )
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *dies_with_gallery(argv), env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+                pass_fds=(reader,), **(self.run_as.popen_kwargs() if self.run_as else {}),
+            )
+        finally:
+            os.close(reader)
         await self.wait_ready(timeout)
 
     async def wait_ready(self, timeout: float) -> None:
@@ -117,13 +124,18 @@ class VoilaProcess:
                 raise RuntimeError(f"Voilà exited with code {self.proc.returncode} while starting: see the log above")
             try:
                 await client.fetch(url, headers=self.auth_header, request_timeout=5, method="HEAD")
-                return
+                break
             except (HTTPClientError, OSError):
                 pass
             if time.monotonic() > deadline:
                 await self.stop()
                 raise TimeoutError(f"Voilà did not answer on {url} within {timeout:.0f} s")
             await asyncio.sleep(0.2)
+        # It must refuse whoever lacks the token (any local process, a check's included, can reach the port).
+        unprotected = await client.fetch(self.url, request_timeout=10, raise_error=False, follow_redirects=False)
+        if unprotected.code < 300:
+            await self.stop()
+            raise RuntimeError(f"Voilà on port {self.port} answered {unprotected.code} without its token: stopped it")
 
     async def stop(self, grace: float = 2) -> None:
         """SIGTERM Voilà (it shuts its kernels down), then SIGKILL whatever of it is left after *grace*."""
@@ -161,6 +173,17 @@ async def _start_or_stop(process: VoilaProcess, timeout: float) -> None:
     except BaseException:
         await asyncio.shield(process.stop())
         raise
+
+
+_VOILA_CONFIG = """\
+import os
+_fd = int(os.environ.pop("BACKSTAGE_VOILA_TOKEN_FD"))
+with os.fdopen(_fd) as _pipe:
+    _token = _pipe.read()
+if len(_token) < 32:
+    raise SystemExit("no Voila token on the gallery's pipe: refusing to start without one")
+c.Voila.token = _token
+"""
 
 
 def _private_dir() -> str:
@@ -218,14 +241,19 @@ class VoilaPool(LoggingConfigurable):
     ).tag(config=True)
 
     run_as = Unicode(
-        "nobody",
-        help="""Unix user that runs the dashboards' Voilà and kernels when the gallery runs as root.
-        Example: --VoilaPool.run_as=backstage-dashboards""",
+        None, allow_none=True,
+        help="Deprecated: use Sandbox.dashboards_user. Example: --Sandbox.dashboards_user=backstage-dashboards",
     ).tag(config=True)
 
-    def __init__(self, source: str, **kwargs):
+    @observe("run_as")
+    def _deprecated_run_as(self, change):
+        warn_deprecated(self.log, "VoilaPool.run_as", "Sandbox.dashboards_user", used=True)
+
+    def __init__(self, source: str, run_as: RunAs | None = None, **kwargs):
+        """*run_as*: the dashboards' account (`Sandbox.dashboards_account()`); the current user if None."""
         super().__init__(**kwargs)
         self.source = Path(source)
+        self.runner = run_as or current_user()
         self.current: VoilaProcess | None = None
         self._retiring: set[VoilaProcess] = set()
         self._lock = asyncio.Lock()
@@ -247,7 +275,7 @@ class VoilaPool(LoggingConfigurable):
         return root, home
 
     def _process(self, port: int = 0) -> VoilaProcess:
-        runner = resolve(self.run_as)
+        runner = self.runner
         root, home = self._stage(runner)
         args = [
             "--VoilaConfiguration.preheat_kernel=True",
