@@ -12,6 +12,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from backstage import roles, urls
+from backstage.auth.landing import home_template_vars, landing_url, spawner_default_url
 from backstage.services import managed_services
 from backstage.settings import load_settings
 
@@ -96,8 +97,8 @@ def build_config(settings: dict) -> Config:
     c.JupyterHub.authenticator_class = auth.get("authenticator_class") if mode == "oauthenticator" else _AUTHENTICATORS[mode]
     c.Authenticator.allow_all = False
     c.Authenticator.admin_users = set(admins)
-    c.JupyterHub.template_vars = {"backstage_signup": mode in ("signup", "open-signup")}
     store = str(state / "signups.sqlite")
+    c.JupyterHub.template_vars = home_template_vars(mode in ("signup", "open-signup"))
     if mode != "oauthenticator":
         # ours allow approved sign-ups and group members (an OAuthenticator needs e.g. allowed_groups
         # in jupyterhub_config.d/, and JupyterHub's warning stays on to say so)
@@ -124,7 +125,7 @@ def build_config(settings: dict) -> Config:
     c.BackstageSpawner.starter_notebooks = settings.get("starter_notebooks") or str(REPO / "notebooks")
     if settings.get("singleuser_command"):
         c.Spawner.cmd = settings["singleuser_command"]
-    c.Spawner.default_url = "/lab"
+    c.Spawner.default_url = spawner_default_url(c.BackstageSpawner.starter_notebooks)  # the welcome notebook
     # participants' own Jupyter config, extensions and import paths in their home are not loaded
     # (issue 11: `extra_static_paths` served their HTML from their server)
     c.Spawner.disable_user_config = True
@@ -145,6 +146,6 @@ def build_config(settings: dict) -> Config:
     # sharing, services, operations
     c.JupyterHub.services = managed_services(settings)
     c.JupyterHub.authenticate_prometheus = True
-    c.JupyterHub.default_url = front_door if settings["commons"]["public"] else ""
+    c.JupyterHub.default_url = front_door if settings["commons"]["public"] else landing_url
     c.JupyterHub.shutdown_on_logout = False
     return c

@@ -75,8 +75,28 @@ def test_body_that_is_not_json_is_400(lab, tokens):
 def test_cookie_post_without_xsrf_is_refused(lab, people):
     organiser = people["hubolu"]
     body = {"group": "event-hubxsrf", "attendees": [{"username": "hubatt8"}]}
-    assert organiser.post(f"{lab.hub_api}/backstage/enrol", json=body, timeout=30).status_code == 403
+    # the cookie goes to the hub's own origin (lab.url), not the API's loopback address
+    assert organiser.post(f"{lab.url}/hub/api/backstage/enrol", json=body, timeout=30).status_code == 403
     assert lab.api("GET", "/users/hubatt8").status_code == 404
-    r = organiser.post(f"{lab.hub_api}/backstage/enrol", json=body, timeout=30,
+    r = organiser.post(f"{lab.url}/hub/api/backstage/enrol", json=body, timeout=30,
                        headers={"X-XSRFToken": lab.xsrf(organiser)})
     assert r.status_code == 200, r.text
+
+
+def test_enrolling_a_name_with_a_pending_signup_is_refused(lab, tokens):
+    """The pre-hijack: someone signs up as a name the organiser is about to enrol; enrolment must not
+    approve that sign-up (its password is the stranger's)."""
+    from test_hub_signup import login_error, sign_up
+
+    assert sign_up(lab, "hubhijack", "strangers-password").status_code == 200
+    body = {"group": "event-hubhijack", "attendees": [{"username": "hubatt7"}, {"username": "hubhijack"}]}
+    r = enrol(lab, tokens["hubolu"], body)
+    assert r.status_code == 400, r.text
+    errors = r.json()["errors"]
+    assert [(e["index"], e["username"]) for e in errors] == [(1, "hubhijack")]
+    assert "waiting for approval" in errors[0]["reason"] and "/hub/signups" in errors[0]["reason"]
+    # nothing was created, and the stranger still cannot sign in
+    assert lab.api("GET", "/users/hubatt7").status_code == 404
+    assert lab.api("GET", "/groups/event-hubhijack").status_code == 404
+    code, message = login_error(lab, "hubhijack", "strangers-password")
+    assert code == 403 and "waiting for approval" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -58,7 +59,9 @@ def test_signup_waits_for_approval_then_signs_in(lab, people):
                        data={"action": "approve", "username": "hubnew1", "_xsrf": lab.xsrf(organiser)})
     assert r.status_code == 200 and "Approved hubnew1" in r.text
     s = lab.login("hubnew1", "a-good-password")
-    assert s.get(f"{lab.hub_api}/user", headers={"X-XSRFToken": lab.xsrf(s)}, timeout=30).json()["name"] == "hubnew1"
+    assert s.get(f"{lab.url}/hub/api/user", headers={"X-XSRFToken": lab.xsrf(s)}, timeout=30).json()["name"] == "hubnew1"
+    # approved without a role chosen: a participant (so the gallery and the lab's groups know them)
+    assert "participants" in lab.api("GET", "/users/hubnew1").json()["groups"]
 
 
 def test_organiser_rejects_a_signup(lab, people):
@@ -70,7 +73,87 @@ def test_organiser_rejects_a_signup(lab, people):
     assert login_error(lab, "hubnew2", "a-good-password") == (403, "Invalid username or password")
     r = organiser.post(f"{lab.url}/hub/signups", timeout=30,
                        data={"action": "approve", "username": "nobody-here", "_xsrf": lab.xsrf(organiser)})
-    assert r.status_code == 404 and "no sign-up named" in r.text
+    assert r.status_code == 404 and "no waiting sign-up named" in r.text
+
+
+def test_reject_never_removes_an_approved_account(lab, people):
+    organiser = people["hubolu"]
+    for name in ("admin", "hubana"):
+        r = organiser.post(f"{lab.url}/hub/signups", timeout=30,
+                           data={"action": "reject", "username": name, "_xsrf": lab.xsrf(organiser)})
+        assert r.status_code == 404 and "no waiting sign-up" in r.text
+    lab.login("admin", lab.admin_password)
+    lab.login("hubana", people["hubana"].password)
+
+
+def signups_post(lab, session, **data):
+    return session.post(f"{lab.url}/hub/signups", data={**data, "_xsrf": lab.xsrf(session)}, timeout=30)
+
+
+def test_approve_with_a_role_makes_the_account_and_its_group_before_the_first_sign_in(lab, people):
+    assert sign_up(lab, "hubrole1").status_code == 200
+    page = people["hubolu"].get(f"{lab.url}/hub/signups", timeout=30).text
+    assert "Role for hubrole1" in page and '<option value="organiser">' not in page  # only the admin makes organisers
+    r = signups_post(lab, people["hubolu"], action="approve", username="hubrole1", role="reviewer")
+    assert r.status_code == 200 and "Approved hubrole1: reviewer (group reviewers)" in r.text
+    # the hub knows them before they ever sign in (the admin page can add them to groups)
+    model = lab.api("GET", "/users/hubrole1").json()
+    assert model["groups"] == ["reviewers"] and model["last_activity"] is None
+    s = lab.login("hubrole1", "a-good-password")
+    me = s.get(f"{lab.url}/hub/api/user", headers={"X-XSRFToken": lab.xsrf(s)}, timeout=30).json()
+    assert "custom:gallery:review" in me["scopes"]
+
+
+@pytest.mark.parametrize("approver, role, status, message", [
+    ("hubolu", "organiser", 403, "only the admin makes organisers"),
+    ("hubolu", "admin", 403, "You may not give the role"),
+    ("admin", "organiser", 200, "Gave the role hubrole2: organiser"),
+])
+def test_what_an_approver_may_give(lab, people, approver, role, status, message):
+    lab.create_user("hubrole2")
+    session = lab.login("admin", lab.admin_password) if approver == "admin" else people[approver]
+    r = signups_post(lab, session, action="grant", username="hubrole2", role=role)
+    assert r.status_code == status and message in r.text
+    assert ("organisers" in lab.api("GET", "/users/hubrole2").json()["groups"]) == (status == 200)
+
+
+def test_a_role_for_someone_approved_who_never_signed_in(lab, people):
+    from backstage.auth.store import SignupStore
+
+    SignupStore(lab.state_dir / "signups.sqlite").add("hubrole3", "a-good-password", approved=True)
+    assert lab.api("GET", "/users/hubrole3").status_code == 404  # approved, never signed in
+    r = signups_post(lab, people["hubolu"], action="grant", username="HubRole3", role="official")
+    assert r.status_code == 200 and "Gave the role hubrole3: official (group officials)" in r.text
+    assert lab.api("GET", "/users/hubrole3").json()["groups"] == ["officials"]
+
+
+@pytest.mark.parametrize("username, why", [
+    ("hubnobody", "no approved sign-up or account named 'hubnobody'"),  # made-up name
+    ("hubpending", "no approved sign-up or account named 'hubpending'"),  # waiting: approve it instead
+])
+def test_no_role_for_names_nobody_approved(lab, people, username, why):
+    assert sign_up(lab, "hubpending").status_code in (200, 400)
+    r = signups_post(lab, people["hubolu"], action="grant", username=username, role="reviewer")
+    assert r.status_code == 404 and why in html.unescape(r.text) and "ask them to sign up" in r.text
+    assert lab.api("GET", f"/users/{username}").status_code == 404
+
+
+def test_participants_may_not_give_roles(lab, people):
+    r = signups_post(lab, people["hubana"], action="grant", username="hubana", role="reviewer")
+    assert r.status_code == 403
+    assert "reviewers" not in lab.api("GET", "/users/hubana").json()["groups"]
+
+
+def test_the_home_page_counts_waiting_signups_for_organisers_only(lab, people):
+    assert sign_up(lab, "hubwaits").status_code == 200
+    home = people["hubolu"].get(f"{lab.url}/hub/home", timeout=30).text
+    waiting = len(__import__("backstage.auth.store", fromlist=["SignupStore"]).SignupStore(
+        lab.state_dir / "signups.sqlite").people(approved=False))
+    assert re.search(rf"{waiting} sign-ups? (is|are) waiting for approval", home)
+    assert 'href="/hub/signups"' in home
+    participant_home = people["hubana"].get(f"{lab.url}/hub/home", timeout=30).text
+    assert "waiting for approval" not in participant_home and 'href="/hub/signups"' not in participant_home
+    assert "Shared with me" in participant_home
 
 
 @pytest.mark.parametrize("username, password, confirm, status, message", [
@@ -108,6 +191,17 @@ def test_signup_without_xsrf_is_refused(lab):
     from backstage.auth.store import SignupStore
 
     assert SignupStore(lab.state_dir / "signups.sqlite").get("hubnoxsrf") is None
+
+
+def test_a_ten_megabyte_password_is_refused_cheaply(lab):
+    huge = "x" * 10_000_000
+    r = sign_up(lab, "hubhuge", huge)
+    assert r.status_code == 400 and "longer than 1024 characters" in r.text
+    from backstage.auth.store import SignupStore
+
+    assert SignupStore(lab.state_dir / "signups.sqlite").get("hubhuge") is None
+    code, message = login_error(lab, "hubana", huge)
+    assert code == 400 and "longer than 1024 characters" in message
 
 
 @pytest.mark.parametrize("username, password", [

@@ -141,7 +141,7 @@ def test_servers_isolated_as_root_and_one_person_lab_otherwise():
     assert c.BackstageSpawner.isolate_users is True
     assert c.BackstageSpawner.user_prefix == "lab-"
     assert c.Spawner.mem_limit == "2G"
-    assert c.Spawner.default_url == "/lab"
+    assert c.Spawner.default_url == "/lab/tree/notebooks/01-welcome.ipynb"  # the welcome notebook opens
     assert build_config(settings(isolation="none")).BackstageSpawner.isolate_users is False
 
 

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 from backstage.auth.enrol import check_enrolment
-from backstage.auth.store import DuplicateSignup, SignupStore, hash_password, verify_password
+from backstage.auth.store import DuplicateSignup, PendingSignup, SignupStore, hash_password, verify_password
 
 
 def test_passwords_are_salted_scrypt_hashes():
@@ -44,13 +44,36 @@ def test_duplicate_signup_changes_nothing(tmp_path):
 
 def test_enrolment_creates_once(tmp_path):
     store = SignupStore(tmp_path / "s.sqlite")
-    store.add("bob", "password1")  # signed up, waiting
+    store.add("bob", "password1", approved=True)  # an approved account keeps its password
     created = store.add_many([("ada", "Ada", ""), ("bob", "Bob", "")])
     assert list(created) == ["ada"] and len(created["ada"]) >= 12
     assert store.check("ada", created["ada"]).approved
-    assert store.check("bob", "password1").approved  # approved, password kept
+    assert store.check("bob", "password1").approved
     assert store.add_many([("ada", "Ada", "")]) == {}
     assert store.check("ada", created["ada"])
+
+
+def test_enrolling_a_pending_signup_is_refused_and_adds_nobody(tmp_path):
+    store = SignupStore(tmp_path / "s.sqlite")
+    store.add("mallory", "pre-registered")  # someone took the name before the organiser enrolled it
+    with pytest.raises(PendingSignup) as refused:
+        store.add_many([("ada", "Ada", ""), ("mallory", "", "")])
+    assert refused.value.usernames == ["mallory"]
+    assert store.get("ada") is None and not store.get("mallory").approved
+
+
+def test_unknown_and_known_names_cost_one_scrypt_each(tmp_path, monkeypatch):
+    import hashlib
+
+    store = SignupStore(tmp_path / "s.sqlite")
+    store.add("ada", "password1")
+    calls = []
+    real = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: calls.append(1) or real(*a, **k))
+    store.check("ada", "wrong-password")
+    known = len(calls)
+    store.check("nobody", "wrong-password")
+    assert known == 1 and len(calls) - known == 1
 
 
 def test_enrolment_body_lists_every_bad_entry():

@@ -139,7 +139,7 @@ def test_kubernetes_keeps_what_the_chart_decides(values, tmp_path):
     assert k8s.JupyterHub.db_url.startswith("postgresql+psycopg2://") and "placeholder" not in k8s.JupyterHub.db_url
     assert k8s.JupyterHub.cleanup_servers is False
     assert "bind_url" not in k8s.JupyterHub and "ConfigurableHTTPProxy" not in k8s
-    assert k8s.Spawner.default_url == "/lab" == build_config(load_settings({"BACKSTAGE_STATE": str(tmp_path)})
+    assert k8s.Spawner.default_url == "/lab/tree/notebooks/01-welcome.ipynb" == build_config(load_settings({"BACKSTAGE_STATE": str(tmp_path)})
                                                              ).Spawner.default_url
     assert k8s.EventPasswordAuthenticator == {} and k8s.SignupAuthenticator.store_path == "/srv/backstage/signups.sqlite"
 

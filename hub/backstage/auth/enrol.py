@@ -1,9 +1,11 @@
 """``POST /hub/api/backstage/enrol``: organisers enrol an event's attendees (used by ``backstage kit enrol``).
 
 Body ``{"group": "event-<slug>", "attendees": [{"username", "name", "email"}, ...]}``. Every entry is
-checked first; any mistake gives 400 listing each bad entry and nothing is created. Otherwise missing
-people get an approved sign-up with a fresh password and a hub account, and everyone joins
-``participants`` and the event's group. Re-running is harmless. Passwords are never logged.
+checked first; any mistake gives 400 listing each bad entry and nothing is created. A name with a
+sign-up still waiting for approval is such a mistake: enrolling it would hand the account to whoever
+typed that name at the sign-up page (the organiser rejects that sign-up, or enrols another name).
+Otherwise missing people get an approved sign-up with a fresh password and a hub account, and
+everyone joins ``participants`` and the event's group. Re-running is harmless. Passwords are never logged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from jupyterhub import orm
 from jupyterhub.apihandlers import APIHandler
 from tornado import web
 
+from backstage.auth.signup import hashing
+from backstage.auth.store import PendingSignup
 from backstage.roles import ENROL_SCOPE
 from backstage.usernames import validate_username
 
@@ -81,7 +85,17 @@ class EnrolAPIHandler(APIHandler):
             self.finish({"status": 400, "message": "Nothing was enrolled: fix these entries and retry.",
                          "errors": errors})
             return
-        created_passwords = self.authenticator.store.add_many(people)
+        try:
+            created_passwords = await hashing(self.authenticator.store.add_many, people)
+        except PendingSignup as pending:
+            self.set_status(400)
+            index = {u: i for i, (u, _, _) in enumerate(people)}
+            self.finish({"status": 400, "message": "Nothing was enrolled: fix these entries and retry.", "errors": [
+                {"index": index[u], "username": u,
+                 "reason": f"{u!r} has a sign-up waiting for approval, made by whoever typed that name at the "
+                           "sign-up page: reject it at /hub/signups if it is not your attendee's, or enrol "
+                           "another name"} for u in pending.usernames]})
+            return
         participants = self._group("participants")
         event = self._group(group_name)
         for username, _, _ in people:

@@ -4,11 +4,19 @@ Why our own: jupyterhub-nativeauthenticator 1.3.0 (its last release) crashes on 
 ``POST /hub/login``, and on JupyterHub 5 it only works with ``allow_all`` on. This authenticator is
 small, keeps ``allow_all`` False (allowed = approved sign-ups, members of the lab's groups, admins),
 and its pages (``/hub/signup``, ``/hub/signups``) are ordinary hub pages with the hub's XSRF check.
+
+Both of our authenticators sign in through :meth:`HubMembershipMixin.authenticate`, which throttles
+failures per name and per address, refuses over-long passwords before any hashing, hashes in a
+thread pool (scrypt releases the GIL, so the hub's event loop keeps answering), and gives the person
+a fresh session id at sign-in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jupyterhub import orm
@@ -16,18 +24,42 @@ from jupyterhub.auth import Authenticator
 from tornado import web
 from traitlets import Bool, Integer, Unicode, default
 
-from backstage.auth.store import SignupStore
+from backstage.auth.store import MAX_PASSWORD_LENGTH, Person, SignupStore
+from backstage.auth.throttle import Throttle
 from backstage.usernames import validate_username
 
-__all__ = ["HubMembershipMixin", "SignupAuthenticator"]
+__all__ = ["HubMembershipMixin", "SignupAuthenticator", "hashing"]
+
+# Two threads: a scrypt takes ~50 ms and 16 MB; more threads than cores would only slow each one.
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="backstage-hashing")
+
+
+async def hashing(fn, *args, **kwargs):
+    """Run ``fn`` (a store call that hashes a password) in the hashing threads, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, lambda: fn(*args, **kwargs))
 
 
 class HubMembershipMixin(Authenticator):
-    """Shared by our authenticators: the sign-up store, group-based allow rule and the lab's pages."""
+    """Shared by our authenticators: the sign-up store, safe sign-in, group-based allow rule and the lab's pages."""
 
     store_path = Unicode(
         config=True,
         help="SQLite file of sign-ups (mode 0600). Example: c.SignupAuthenticator.store_path = '/srv/backstage/signups.sqlite'",
+    )
+    max_password_length = Integer(
+        MAX_PASSWORD_LENGTH, config=True,
+        help="Longest password accepted at sign-up and sign-in (longer ones are refused before hashing). "
+             "Example: c.SignupAuthenticator.max_password_length = 256",
+    )
+    free_failures_per_name = Integer(
+        5, config=True,
+        help="Failed sign-ins for one name within 15 minutes before it must wait (1 s, doubling with each "
+             "further failure, up to 15 min). Example: c.SignupAuthenticator.free_failures_per_name = 10",
+    )
+    free_failures_per_address = Integer(
+        100, config=True,
+        help="Failed sign-ins from one address within 15 minutes before it must wait (a hack-day room may "
+             "share one address). Example: c.SignupAuthenticator.free_failures_per_address = 300",
     )
 
     @default("store_path")
@@ -36,12 +68,21 @@ class HubMembershipMixin(Authenticator):
 
     _store = None
     _app = None
+    _throttles = None
 
     @property
     def store(self) -> SignupStore:
         if self._store is None:
             self._store = SignupStore(self.store_path)
         return self._store
+
+    @property
+    def throttles(self) -> tuple[Throttle, Throttle]:
+        """(per name, per address)."""
+        if self._throttles is None:
+            self._throttles = (Throttle(free=self.free_failures_per_name),
+                               Throttle(free=self.free_failures_per_address))
+        return self._throttles
 
     def validate_username(self, username):
         try:
@@ -50,12 +91,58 @@ class HubMembershipMixin(Authenticator):
             return False
         return super().validate_username(username)
 
-    def in_lab_group(self, username: str) -> bool:
-        """True when ``username`` is a member of any hub group (enrolled or given a role by an admin)."""
+    def hub_user(self, username: str) -> orm.User | None:
+        """The hub's record of ``username`` (None before the hub starts, or for an unknown name)."""
         if self._app is None:
-            return False
-        user = orm.User.find(self._app.db, name=username)
+            return None
+        return orm.User.find(self._app.db, name=username)
+
+    def in_lab_group(self, username: str) -> bool:
+        """True when ``username`` is a member of any hub group (enrolled or given a role)."""
+        user = self.hub_user(username)
         return bool(user and user.groups)
+
+    async def check_password(self, username: str, password: str) -> Person | None:
+        """The store's person when ``password`` is theirs (hashed off the event loop), else None."""
+        return await hashing(self.store.check, username, password)
+
+    async def check_credentials(self, handler, username: str, password: str) -> dict | None:
+        """The authentication model for a valid ``username``/``password``, or None (subclasses)."""
+        raise NotImplementedError
+
+    async def authenticate(self, handler, data):
+        data = data or {}
+        raw, password = str(data.get("username", "")), data.get("password", "")
+        try:
+            username = validate_username(raw)
+        except ValueError:
+            username = None
+        by_name, by_address = self.throttles
+        name_key = username or raw.strip().lower()[:64]
+        address = handler.request.remote_ip if handler is not None else ""
+        wait_name, wait_address = by_name.wait(name_key), by_address.wait(address)
+        if wait_name or wait_address:
+            who = f"the name {username!r}" if wait_name and username else "your address"
+            wait = max(wait_name, wait_address)
+            raise web.HTTPError(429, f"Too many failed sign-ins for {who}: wait {wait} second{'s' if wait > 1 else ''}, "
+                                     "then try again. Forgot your password? Ask an organiser to reset it.")
+        if len(password) > self.max_password_length:
+            by_name.failed(name_key)
+            by_address.failed(address)
+            raise web.HTTPError(400, f"That password is longer than {self.max_password_length} characters, "
+                                     "so it cannot be yours: check what you pasted and try again.")
+        result = await self.check_credentials(handler, username, password) if username else None
+        if result is None:
+            by_name.failed(name_key)
+            by_address.failed(address)
+            return None
+        by_name.succeeded(name_key)
+        if handler is not None:
+            # A fresh session id at sign-in: JupyterHub 6.1.1 keeps one set before signing in (a fixed
+            # session could be planted from a sibling host); the XSRF token follows the session id.
+            handler._session_id = uuid.uuid4().hex
+            handler.set_session_cookie()
+        return result
 
     def get_handlers(self, app):
         from backstage.auth.enrol import EnrolAPIHandler
@@ -76,12 +163,8 @@ class SignupAuthenticator(HubMembershipMixin):
         8, config=True, help="Shortest password accepted at sign-up. Example: c.SignupAuthenticator.min_password_length = 12"
     )
 
-    async def authenticate(self, handler, data):
-        try:
-            username = validate_username(data.get("username", ""))
-        except ValueError:
-            return None
-        person = self.store.check(username, data.get("password", ""))
+    async def check_credentials(self, handler, username, password):
+        person = await self.check_password(username, password)
         if person is None:
             return None
         if not person.approved and username not in self.admin_users:

@@ -16,9 +16,14 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DuplicateSignup", "Person", "SignupStore", "hash_password", "verify_password"]
+__all__ = ["DuplicateSignup", "MAX_PASSWORD_LENGTH", "PendingSignup", "Person", "SignupStore", "hash_password",
+           "verify_password"]
 
 _N, _R, _P = 2**14, 8, 1
+
+# Longer passwords are refused before any hashing (a 10 MB password would otherwise cost a full scrypt
+# over 10 MB); 1024 characters leave room for any passphrase or password manager.
+MAX_PASSWORD_LENGTH = 1024
 
 
 def hash_password(password: str) -> str:
@@ -41,8 +46,21 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
+# What an unknown name is checked against, so that it costs the same single scrypt as a known one.
+_UNKNOWN = hash_password("no such person")
+
+
 class DuplicateSignup(ValueError):
     """Someone already signed up with that name."""
+
+
+class PendingSignup(ValueError):
+    """Names with a sign-up that nobody approved yet (``.usernames``): enrolling them would hand the
+    enrolled account to whoever typed the name at the sign-up page."""
+
+    def __init__(self, usernames: list[str]):
+        self.usernames = usernames
+        super().__init__(f"{', '.join(map(repr, usernames))} signed up and wait for approval")
 
 
 @dataclass(frozen=True)
@@ -107,7 +125,7 @@ class SignupStore:
         with closing(self._connect()) as db:
             row = db.execute("SELECT password FROM people WHERE username = ?", (username,)).fetchone()
         if row is None:
-            verify_password(password, hash_password("timing"))  # same cost for unknown names
+            verify_password(password, _UNKNOWN)  # the same single scrypt as for a known name
             return None
         return self.get(username) if verify_password(password, row[0]) else None
 
@@ -140,7 +158,11 @@ class SignupStore:
             return db.execute("DELETE FROM people WHERE username = ?", (username,)).rowcount == 1
 
     def add_many(self, people: list[tuple[str, str, str]]) -> dict[str, str]:
-        """Add approved people ``(username, name, email)`` that are missing (approving the others), in one transaction.
+        """Add approved people ``(username, name, email)`` that are missing, in one transaction.
+
+        People already approved keep their password. A name with a sign-up still waiting for approval
+        raises :class:`PendingSignup` and nothing is added: approving it here would give the account to
+        whoever typed that name at the sign-up page, with their password.
 
         Returns
         -------
@@ -150,9 +172,12 @@ class SignupStore:
         created = {}
         rows = []
         with closing(self._connect()) as db, db:
+            pending = [u for u, _, _ in people
+                       if db.execute("SELECT 1 FROM people WHERE username = ? AND approved = 0", (u,)).fetchone()]
+            if pending:
+                raise PendingSignup(pending)
             for username, name, email in people:
                 if db.execute("SELECT 1 FROM people WHERE username = ?", (username,)).fetchone():
-                    db.execute("UPDATE people SET approved = 1 WHERE username = ?", (username,))
                     continue
                 password = secrets.token_urlsafe(12)
                 rows.append((username, hash_password(password), name, email, 1, time.time()))
