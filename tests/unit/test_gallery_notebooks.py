@@ -22,7 +22,7 @@ def test_a_valid_notebook_is_accepted_with_its_hash():
 
 @pytest.mark.parametrize("bad, message", [
     ({}, "empty"),
-    ("not json", "not valid JSON"),
+    ("not json", "not a notebook \\(not JSON\\)"),
     ({"nbformat": 3, "cells": []}, "nbformat 3"),
     ({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "bogus"}]}, "not valid nbformat"),
     ([1, 2], "empty"),
@@ -98,3 +98,59 @@ def test_kernel_message_types_are_read_in_both_framings():
     assert message_type(json.dumps({"header": {"msg_type": "execute_request"}})) == "execute_request"
     assert message_type(b"garbage", V1_PROTOCOL) is None
     assert message_type("{not json") is None
+
+
+def test_v1_frames_made_by_jupyter_servers_own_serialiser_are_read():
+    from jupyter_server.services.kernels.connection.base import (
+        serialize_binary_message,
+        serialize_msg_to_ws_v1,
+    )
+
+    parts = [json.dumps({"msg_type": "execute_request"}).encode(), b"{}", b"{}", b'{"code": "1"}']
+    assert message_type(serialize_msg_to_ws_v1(parts, "shell"), V1_PROTOCOL) == "execute_request"
+    legacy = serialize_binary_message({"header": {"msg_type": "execute_request", "date": "2026-01-01T00:00:00Z"},
+                                       "parent_header": {}, "buffers": [b"x"]})
+    assert message_type(legacy) == "execute_request"
+
+
+@pytest.mark.parametrize("frame", [
+    (2**62).to_bytes(8, "little") + b"\0" * 64,   # a hostile count of parts: refused before any list is built
+    (2).to_bytes(8, "little") + b"\0" * 64,
+])
+def test_hostile_v1_frames_are_unreadable_not_a_hang(frame):
+    assert message_type(frame, V1_PROTOCOL) is None
+    assert message_type(b"\x7f\xff\xff\xff" + b"\0" * 16) is None  # legacy framing, 2**31 parts
+
+
+def test_terminal_colour_codes_are_stripped_from_tracebacks():
+    from backstage.gallery.notebooks import strip_ansi
+
+    assert strip_ansi("\x1b[0;31mValueError\x1b[0m: bad \x1b[1;32mvalue\x1b[0m") == "ValueError: bad value"
+    assert strip_ansi(3) == 3
+
+
+def test_the_dashboard_view_leaves_out_author_only_cells():
+    from backstage.gallery.notebooks import dashboard_view
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("How to build a dashboard", metadata={"tags": ["author-only"]}),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("submit('me.ipynb')", metadata={"tags": ["author-only", "other"]}),
+    ])
+    view = dashboard_view(nb)
+    assert [c.source for c in view.cells] == ["x = 1"] and len(nb.cells) == 3
+
+
+@pytest.mark.parametrize("idea, expected", [(12, 12), ("12", 12), ("idea-7", "idea-7"), ("", None), (None, None)])
+def test_an_idea_id_is_a_number_or_a_short_name(idea, expected):
+    from backstage.gallery.submit import clean_idea
+
+    assert clean_idea(idea) == expected
+
+
+@pytest.mark.parametrize("idea", ["../1", "<script>", "x" * 80, True, [1], 1.5])
+def test_a_hostile_idea_id_is_refused(idea):
+    from backstage.gallery.submit import clean_idea
+
+    with pytest.raises(SubmissionError, match="idea"):
+        clean_idea(idea)

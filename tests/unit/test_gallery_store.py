@@ -110,3 +110,25 @@ def test_an_acknowledged_submission_survives_kill_9(tmp_path):
     item = store.get(submission_id)
     assert item["title"] == "Kept" and item["status"] == "checking"
     assert "x = 42" in store.path(submission_id, "submitted.ipynb").read_text()
+
+
+def test_the_idea_a_submission_answers_is_stored_and_an_older_store_gains_the_column(tmp_path):
+    import sqlite3
+
+    folder = tmp_path / "g"
+    folder.mkdir()
+    old = sqlite3.connect(folder / "gallery.sqlite")  # a store made before ideas were linked
+    old.executescript("CREATE TABLE submissions (id TEXT PRIMARY KEY, author TEXT NOT NULL, title TEXT NOT NULL,"
+                      " summary TEXT NOT NULL, topics TEXT NOT NULL DEFAULT '[]', slug TEXT NOT NULL,"
+                      " version INTEGER NOT NULL, status TEXT NOT NULL, sha256 TEXT NOT NULL, created REAL NOT NULL,"
+                      " updated REAL NOT NULL, checks TEXT NOT NULL DEFAULT '{}', datasets TEXT NOT NULL DEFAULT '[]',"
+                      " comments TEXT NOT NULL DEFAULT '[]', published_at REAL);"
+                      "INSERT INTO submissions (id, author, title, summary, slug, version, status, sha256, created,"
+                      " updated) VALUES ('" + "a" * 32 + "', 'ann', 'Old', '', 'old', 1, 'published', 'x', 1, 1);")
+    old.close()
+    store = Store(state_dir=str(folder))
+    assert store.get("a" * 32)["idea"] is None
+    _, raw, sha = _notebook()
+    item = store.add(author="ann", title="New", summary="", topics=[], notebook=raw, sha256=sha, idea=12)
+    named = store.add(author="ann", title="Named", summary="", topics=[], notebook=raw, sha256=sha, idea="idea-7")
+    assert store.get(item["id"])["idea"] == 12 and store.get(named["id"])["idea"] == "idea-7"

@@ -11,7 +11,7 @@ ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(gallery_app.HERE / "
 
 def render_gallery(items=(), total=0, q=""):
     return ENV.get_template("gallery.html").render(
-        user={"name": "official"}, reviewer=False, prefix="/services/gallery/", xsrf_html=lambda: "",
+        user={"name": "official"}, reviewer=False, prefix="/services/gallery/", xsrf_token=lambda: "",
         date=str, status_tags={}, hub_prefix="/hub/", items=list(items), total=total, q=q,
         topics=[], datasets=[], topic="", dataset="",
     )
@@ -34,3 +34,20 @@ def test_the_search_text_is_escaped_on_the_gallery_page():
     html = render_gallery(total=1, q='"><script>alert(1)</script>')
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def _render_submission(**extra):
+    item = {"id": "a" * 32, "version": 1, "title": "Squares", "status": "awaiting-review", "summary": "", "author": "ann",
+            "topics": [], "checks": {}, "datasets": [], "comments": [], "idea": 12, "slug": "squares"}
+    return ENV.get_template("submission.html").render(
+        user={"name": "rev"}, reviewer=True, prefix="/services/gallery/", xsrf_token=lambda: "2|ab&cd|ef",
+        date=str, status_tags={}, hub_prefix="/hub/", item=item, has_preview=True, has_thumbnail=False,
+        max_text_lines=40, **extra)
+
+
+def test_the_review_forms_carry_a_real_xsrf_field_and_the_warnings_are_shown_escaped():
+    html = _render_submission(warnings=["Cell 2 ('<script>') submits to the gallery"])
+    assert html.count('<input type="hidden" name="_xsrf" value="2|ab&amp;cd|ef">') == 2  # approve, send back
+    assert "&lt;script&gt;" in html and "<script>" not in html.split("</head>")[1].replace("<script src=", "")
+    assert 'id="review-warnings"' in html and "Idea 12" in html
+    assert 'id="review-warnings"' not in _render_submission(warnings=[])

@@ -22,6 +22,8 @@ from tornado.httpclient import AsyncHTTPClient
 from traitlets import Instance, Unicode, default
 from traitlets.config import Application
 
+from backstage.urls import service_url
+
 from . import handlers, pages, proxy
 from .checks import Checks
 from .sandbox import Sandbox
@@ -69,6 +71,18 @@ class GalleryApp(Application):
     def _default_public_hub_url(self):
         return os.environ.get("BACKSTAGE_PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('BACKSTAGE_PORT', '8000')}"
 
+    public_url = Unicode(
+        help="""The gallery's address as people's browsers reach it, for links handed to other programs (a
+        submission's page, the dashboards' list). Default: $BACKSTAGE_GALLERY_PUBLIC_URL, else where the proxy
+        routes the service (its own host with one origin per person, see backstage.urls). Example: --GalleryApp.public_url=https://lab.example.org/services/gallery/""",
+    ).tag(config=True)
+
+    @default("public_url")
+    def _default_public_url(self):
+        name = os.environ.get("JUPYTERHUB_SERVICE_NAME", "gallery")
+        base = os.environ.get("JUPYTERHUB_BASE_URL", "/")
+        return os.environ.get("BACKSTAGE_GALLERY_PUBLIC_URL") or service_url(name, self.public_hub_url, base_url=base)
+
     store = Instance(Store, allow_none=True)
     checks = Instance(Checks, allow_none=True)
     voila = Instance(VoilaPool, allow_none=True)
@@ -111,6 +125,7 @@ class GalleryApp(Application):
             (p + r"submissions/([0-9a-f]{32})/(approve|reject|unpublish)", pages.ReviewActionPage),
             (p + r"submissions/([0-9a-f]{32})/(preview\.html|thumbnail\.png)", pages.SnapshotFileHandler),
             (p + "api/submissions", handlers.SubmissionsAPIHandler),
+            (p + "api/dashboards", handlers.DashboardsAPIHandler),
             (p + r"api/submissions/([^/]+)", handlers.SubmissionAPIHandler),
             (p + r"api/submissions/([^/]+)/(approve|reject|unpublish)", handlers.ActionAPIHandler),
             (p + "oauth_callback", HubOAuthCallbackHandler),

@@ -9,11 +9,18 @@ from http import HTTPStatus
 from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from tornado import web
 
-from .notebooks import NotebookRejected
+from .notebooks import NotebookRejected, strip_ansi
 from .store import StoreError
-from .submit import SubmissionError, create_submission
+from .submit import SubmissionError, create_submission, fetch_from_server
 
 log = logging.getLogger(__name__)
+
+SCOPE_MISSING_ADVICE = (
+    "this token does not carry the gallery's scope (access:services!service=gallery). A server's own token "
+    "gets it when the server starts, if you are then in one of the lab's groups: stop and start your server "
+    "(hub home page), then run the cell again; if it still fails, ask an organiser to add you to 'participants'. "
+    "A token made on the hub's token page needs that scope (leave the scopes empty for all of yours)."
+)
 
 
 class BaseHandler(HubOAuthenticated, web.RequestHandler):
@@ -27,7 +34,11 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     def store(self):
         return self.gallery.store
 
+    _gallery_user: dict | None = None
+    _not_allowed = False
+
     async def prepare(self):
+        # Resolved once, asynchronously; get_current_user() (tornado's hook) then only reads it.
         model = await self.hub_auth.get_user(self, sync=False)
         if model:
             try:
@@ -35,10 +46,16 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             except UserNotAllowed:
                 model = None
                 self._not_allowed = True
-        self._hub_auth_user_cache = model
+        self._gallery_user = model
 
     def get_current_user(self):
-        return getattr(self, "_hub_auth_user_cache", None)
+        return self._gallery_user
+
+    def has_token_header(self) -> bool:
+        return bool(self.hub_auth.get_token(self, in_cookie=False))
+
+    def has_login_cookie(self) -> bool:
+        return bool(self.get_cookie(self.hub_auth.cookie_name))
 
     def is_reviewer(self, user=None) -> bool:
         user = user or self.current_user
@@ -49,9 +66,12 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         user = self.current_user
         if user:
             return user
-        if getattr(self, "_not_allowed", False):
-            raise web.HTTPError(403, "you do not have access to the gallery: ask an organiser to add you to a group")
-        if self.request.method not in ("GET", "HEAD") and self.hub_auth._get_token_cookie(self):
+        if self._not_allowed and self.has_token_header():
+            raise web.HTTPError(403, SCOPE_MISSING_ADVICE)
+        if self._not_allowed:
+            raise web.HTTPError(403, "you are in none of the lab's groups, so the gallery is closed to you: ask an "
+                                     "organiser to add you to 'participants' (or 'officials') at the hub's admin page")
+        if self.request.method not in ("GET", "HEAD") and self.has_login_cookie():
             raise web.HTTPError(403, "missing or invalid XSRF token: reload the page and try again")
         raise web.HTTPError(403, "sign in first, or send 'Authorization: token <your hub token>'")
 
@@ -116,10 +136,20 @@ def public_view(item: dict, *, details: bool) -> dict:
     keys = ["id", "status", "title", "summary", "topics", "author", "slug", "version", "created", "updated",
             "datasets", "published_at"]
     view = {k: item[k] for k in keys}
+    view["idea"] = item.get("idea")
     if details:
-        view["checks"] = item["checks"]
+        view["checks"] = readable_checks(item["checks"])
         view["comments"] = item["comments"]
     return view
+
+
+def readable_checks(checks):
+    """Check results with terminal colour codes removed from their text (tracebacks carry them)."""
+    if isinstance(checks, dict):
+        return {k: readable_checks(v) for k, v in checks.items()}
+    if isinstance(checks, list):
+        return [readable_checks(v) for v in checks]
+    return strip_ansi(checks)
 
 
 class SubmissionsAPIHandler(APIHandler):
@@ -134,10 +164,12 @@ class SubmissionsAPIHandler(APIHandler):
             raise web.HTTPError(413, "the request is larger than the notebook size limit: clear large outputs")
         body = self.json_body()
         try:
-            item = await create_submission(self, user, body)
+            item = await create_submission(self.gallery, user["name"], body,
+                                           lambda path: fetch_from_server(self, user, path))
         except (SubmissionError, NotebookRejected, StoreError) as e:
             raise web.HTTPError(getattr(e, "status", 400), str(e)) from None
-        self.write_json({"id": item["id"], "status": item["status"]}, status=201)
+        url = self.gallery.public_url + f"submissions/{item['id']}"
+        self.write_json({"id": item["id"], "status": item["status"], "url": url}, status=201)
 
 
 class SubmissionAPIHandler(APIHandler):
@@ -159,3 +191,21 @@ class ActionAPIHandler(APIHandler):
         except StoreError as e:
             raise web.HTTPError(409, str(e)) from None
         self.write_json(result)
+
+
+class DashboardsAPIHandler(APIHandler):
+    """``GET api/dashboards``: the published dashboards, with the idea and datasets each answers and uses.
+
+    For other services (the commons, with its own token and ``access:services!service=gallery``) and signed-in
+    people. Datasets come from the checks' provenance, not from what the author typed.
+    """
+
+    async def get(self):
+        self.require_user()
+        base = self.gallery.public_url
+        self.write_json({"dashboards": [
+            {"slug": i["slug"], "title": i["title"], "url": f"{base}dashboards/{i['slug']}", "idea": i.get("idea"),
+             "datasets": [d["id"] for d in i["datasets"]], "author": i["author"], "version": i["version"],
+             "published_at": i["published_at"]}
+            for i in self.store.published_items()
+        ]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -10,9 +11,38 @@ from urllib.parse import unquote
 import nbformat
 from nbformat.validator import ValidationError
 
+#: Cells with this tag are for the notebook's author (tutorial text, the cell that submits it): the gallery
+#: leaves them out of everything officials see (the checks' run, thumbnail and preview, and the dashboard).
+AUTHOR_ONLY = "author-only"
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
 
 class NotebookRejected(ValueError):
     """The submitted notebook or path is refused; the message says why and what to do."""
+
+
+def strip_ansi(text):
+    """*text* without terminal colour codes (tracebacks carry them); non-text is returned unchanged.
+
+    Examples
+    --------
+    >>> strip_ansi("\\x1b[0;31mZeroDivisionError\\x1b[0m: division by zero")
+    'ZeroDivisionError: division by zero'
+    """
+    return _ANSI_RE.sub("", text) if isinstance(text, str) else text
+
+
+def is_author_only(cell) -> bool:
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    return isinstance(tags, list) and AUTHOR_ONLY in tags
+
+
+def dashboard_view(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of *nb* without the cells tagged ``author-only``: what the checks run and officials see."""
+    view = copy.deepcopy(nb)
+    view.cells = [cell for cell in view.cells if not is_author_only(cell)]
+    return view
 
 
 def validate_notebook(data: bytes | str | dict, max_bytes: int) -> tuple[nbformat.NotebookNode, bytes, str]:
@@ -46,7 +76,10 @@ def validate_notebook(data: bytes | str | dict, max_bytes: int) -> tuple[nbforma
     try:
         parsed = json.loads(raw) if text_input else data
     except ValueError as e:
-        raise NotebookRejected(f"the notebook is not valid JSON ({e}): save it from JupyterLab and retry") from e
+        raise NotebookRejected(
+            f"not a notebook (not JSON): {e}. Open it in JupyterLab; if it does not open as a notebook, "
+            "make a new notebook, copy your cells in, save it and submit that"
+        ) from e
     if not isinstance(parsed, dict) or not parsed:
         raise NotebookRejected("the notebook is empty: send the whole .ipynb content (nbformat 4)")
     if parsed.get("nbformat") != 4:

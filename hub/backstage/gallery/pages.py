@@ -9,15 +9,17 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from urllib.parse import quote
 
+import nbformat
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from backstage.urls import user_server_url
 
-from .handlers import BaseHandler
+from .handlers import BaseHandler, readable_checks
 from .notebooks import NotebookRejected
+from .preview import MAX_TEXT_LINES, review_warnings
 from .store import StoreError
-from .submit import SubmissionError, create_submission
+from .submit import SubmissionError, create_submission, fetch_from_server
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,12 @@ STATUS_TAGS = {
     "published": "govuk-tag--green", "rejected": "govuk-tag--red", "unpublished": "govuk-tag--grey",
     "superseded": "govuk-tag--grey",
 }
+
+
+def hub_pages_url() -> str:
+    """The hub's pages (``.../hub/``), on the hub's own origin when each service has one of its own."""
+    origin = os.environ.get("BACKSTAGE_SUBDOMAIN_HOST", "").rstrip("/")
+    return origin + os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/"
 
 
 def _date(ts) -> str:
@@ -46,8 +54,10 @@ class PageHandler(BaseHandler):
         prefix = self.gallery.prefix
         html = env.get_template(name).render(
             user=self.current_user, reviewer=self.is_reviewer() if self.current_user else False,
-            prefix=prefix, xsrf_html=self.xsrf_form_html, date=_date, status_tags=STATUS_TAGS,
-            hub_prefix=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/", **ns,
+            # the templates write the hidden input themselves: tornado's xsrf_form_html() is a plain string,
+            # which autoescaping prints as text (and every form post then fails)
+            prefix=prefix, xsrf_token=lambda: self.xsrf_token.decode(), date=_date, status_tags=STATUS_TAGS,
+            hub_prefix=hub_pages_url(), **ns,
         )
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(html)
@@ -118,18 +128,21 @@ class SubmitPage(PageHandler):
 
     @web.authenticated
     async def get(self):
-        self.render_page("submit.html", notebooks=await self._notebooks(), errors={}, form={})
+        form = {"idea": self.get_argument("idea", "")[:64]}
+        self.render_page("submit.html", notebooks=await self._notebooks(), errors={}, form=form)
 
     async def post(self):
         user = self.require_user()
-        form = {k: self.get_argument(k, "") for k in ("title", "summary", "topics", "path")}
-        body = {"title": form["title"], "summary": form["summary"], "topics": form["topics"], "path": form["path"]}
+        form = {k: self.get_argument(k, "") for k in ("title", "summary", "topics", "path", "idea")}
         try:
-            item = await create_submission(self, user, body)
+            item = await create_submission(self.gallery, user["name"], form,
+                                           lambda path: fetch_from_server(self, user, path))
         except (SubmissionError, NotebookRejected, StoreError) as e:
             self.set_status(getattr(e, "status", 400))
-            field = "path" if "path" in str(e) or "notebook" in str(e) else "title"
-            return self.render_page("submit.html", notebooks=await self._notebooks(), errors={field: str(e)},
+            message = str(e)
+            field = ("idea" if "idea" in message else "path" if "path" in message or "notebook" in message
+                     else "title")
+            return self.render_page("submit.html", notebooks=await self._notebooks(), errors={field: message},
                                     form=form)
         self.redirect(f"{self.gallery.prefix}submissions/{item['id']}")
 
@@ -146,9 +159,22 @@ class SubmissionPage(PageHandler):
     @web.authenticated
     def get(self, submission_id):
         item = self.get_submission(submission_id)
+        item["checks"] = readable_checks(item["checks"])
         folder = self.store.snapshots / submission_id
         self.render_page("submission.html", item=item, has_preview=(folder / "preview.html").exists(),
-                         has_thumbnail=(folder / "thumbnail.png").exists())
+                         has_thumbnail=(folder / "thumbnail.png").exists(), warnings=self._warnings(folder),
+                         max_text_lines=MAX_TEXT_LINES)
+
+    @staticmethod
+    def _warnings(folder) -> list[str]:
+        """What officials would see that they should not (see preview.py), from the stored snapshots."""
+        executed = folder / "executed.ipynb"
+        try:
+            nb = nbformat.read(folder / "submitted.ipynb", as_version=4)
+            return review_warnings(nb, nbformat.read(executed, as_version=4) if executed.exists() else None)
+        except (OSError, ValueError) as e:
+            log.warning("could not read the snapshots in %s: %s", folder, e)
+            return []
 
 
 class ReviewQueuePage(PageHandler):

@@ -18,7 +18,13 @@ import logging
 import re
 import struct
 import time
+from html import escape
+from urllib.parse import unquote
 
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+)
 from tornado import web, websocket
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
@@ -38,6 +44,21 @@ SANDBOX_CSP = (
 # Voilà's lab template links Font Awesome from a CDN: dashboards load nothing from outside the lab.
 _CDN_LINK_RE = re.compile(r"<link[^>]+href=\"https?://[^\"]+\"[^>]*>", re.IGNORECASE)
 _COPY_HEADERS = ("Content-Type", "Etag", "Last-Modified", "Cache-Control")
+_BODY_RE = re.compile(r"<body[^>]*>", re.IGNORECASE)
+SERVICE_NAME = "Government Backstage dashboards"
+
+
+def dashboard_header(title: str, gallery_url: str) -> str:
+    """The bar at the top of every dashboard: the service's name, the dashboard's title, a way back."""
+    return (
+        '<header class="backstage-header" style="background:#0b0c0c;color:#fff;padding:10px 2rem;'
+        'font-family:Arial,sans-serif;display:flex;flex-wrap:wrap;gap:0.5rem 1.5rem;align-items:baseline">'
+        f'<a href="{escape(gallery_url)}" style="color:#fff;font-weight:700;text-decoration:underline">'
+        f'{SERVICE_NAME}</a>'
+        f'<h1 style="margin:0;font-size:1.5rem;font-weight:700">{escape(title)}</h1>'
+        f'<a href="{escape(gallery_url)}" style="color:#fff;margin-left:auto">Back to the gallery</a>'
+        "</header>"
+    )
 
 
 class KernelGrants:
@@ -155,6 +176,7 @@ class DashboardHandler(BaseHandler):
         except OSError as e:
             raise web.HTTPError(502, f"the dashboards' Voilà is not answering ({e})") from None
         html = _CDN_LINK_RE.sub("", response.body.decode("utf-8", "replace"))
+        html = _BODY_RE.sub(lambda m: m.group(0) + dashboard_header(item["title"], self.gallery.prefix), html, count=1)
         for kernel_id in set(_KERNEL_ID_RE.findall(html)):
             self.settings["kernel_grants"].grant(kernel_id, user["name"])
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -170,8 +192,10 @@ class AssetHandler(web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
 
     async def get(self, path):
-        if ".." in path.split("/") or "\\" in path:
-            raise web.HTTPError(404)
+        # Voilà's public files have plain names: anything still encoded (a double-encoded '../', which Voilà
+        # would decode again and answer with a 500) or climbing out is not one of them.
+        if "%" in path or "\\" in path or ".." in unquote(path).split("/"):
+            raise web.HTTPError(404, "there is no such file among the dashboards' assets")
         await _forward(self, path, cache=self.settings.get("asset_cache"))
 
 
@@ -205,27 +229,31 @@ class KernelHTTPHandler(web.RequestHandler):
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 
 
+def _plausible_offsets(message: bytes, v1: bool) -> bool:
+    """Whether a binary frame's count of parts is sane, before a deserialiser builds a list of that many
+    offsets (a hostile count of 2**62 would hang the gallery)."""
+    size = 8 if v1 else 4
+    count = int.from_bytes(message[:size], "little" if v1 else "big", signed=not v1)
+    return (3 if v1 else 1) <= count <= 4096 and size * (count + 1) <= len(message)
+
+
 def message_type(message, protocol: str | None = None) -> str | None:
     """The ``msg_type`` of a kernel websocket message, or None if it cannot be read.
 
-    Reads the ``v1.kernel.websocket.jupyter.org`` framing (little-endian offsets, then channel,
-    header, ...) and the legacy framings (JSON text, or big-endian offsets then JSON).
+    Read with jupyter_server's own (de)serialisers: the ``v1.kernel.websocket.jupyter.org`` framing, and the
+    legacy ones (JSON text, or binary with buffers).
     """
     try:
+        if isinstance(message, bytes) and not _plausible_offsets(message, protocol == V1_PROTOCOL):
+            return None
         if protocol == V1_PROTOCOL:
-            count = int.from_bytes(message[:8], "little")
-            if not 3 <= count <= 4096 or 8 * (count + 1) > len(message):
+            if not isinstance(message, bytes):
                 return None
-            offsets = [int.from_bytes(message[8 * (i + 1): 8 * (i + 2)], "little") for i in range(count)]
-            header = message[offsets[1]:offsets[2]]
-            return json.loads(header)["msg_type"]
-        if isinstance(message, bytes):
-            (nbufs,) = struct.unpack("!i", message[:4])
-            offsets = struct.unpack("!" + "I" * nbufs, message[4: 4 * (nbufs + 1)])
-            end = offsets[1] if nbufs > 1 else len(message)
-            message = message[offsets[0]:end].decode("utf-8")
-        return json.loads(message)["header"]["msg_type"]
-    except (ValueError, KeyError, TypeError, struct.error, IndexError):
+            _channel, parts = deserialize_msg_from_ws_v1(message)
+            return json.loads(parts[0])["msg_type"]
+        msg = deserialize_binary_message(message) if isinstance(message, bytes) else json.loads(message)
+        return msg["header"]["msg_type"]
+    except (ValueError, KeyError, TypeError, IndexError, struct.error):
         return None
 
 

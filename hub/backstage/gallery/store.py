@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     checks TEXT NOT NULL DEFAULT '{}',
     datasets TEXT NOT NULL DEFAULT '[]',
     comments TEXT NOT NULL DEFAULT '[]',
-    published_at REAL
+    published_at REAL,
+    idea TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_slug ON submissions(slug, version);
 CREATE INDEX IF NOT EXISTS submissions_author ON submissions(author);
@@ -123,6 +124,9 @@ class Store(LoggingConfigurable):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self.db.execute("PRAGMA table_info(submissions)")}
+        if "idea" not in columns:  # a store made before ideas were linked
+            self.db.execute("ALTER TABLE submissions ADD COLUMN idea TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -134,6 +138,7 @@ class Store(LoggingConfigurable):
         item = dict(row)
         for key in ("topics", "checks", "datasets", "comments"):
             item[key] = json.loads(item[key])
+        item["idea"] = json.loads(item["idea"]) if item.get("idea") else None
         return item
 
     def get(self, submission_id: str) -> dict:
@@ -185,8 +190,12 @@ class Store(LoggingConfigurable):
         ).fetchone()
         return check_slug(slug), latest + 1
 
-    def add(self, *, author: str, title: str, summary: str, topics: list[str], notebook: bytes, sha256: str) -> dict:
-        """Store a new submission durably (file first, then the row) and return it."""
+    def add(self, *, author: str, title: str, summary: str, topics: list[str], notebook: bytes, sha256: str,
+            idea: int | str | None = None) -> dict:
+        """Store a new submission durably (file first, then the row) and return it.
+
+        *notebook* is what the checks run and a reviewer may publish; *idea* the commons idea it answers.
+        """
         submission_id = uuid.uuid4().hex
         write_durably(self.snapshots / submission_id / "submitted.ipynb", notebook)
         now = time.time()
@@ -195,9 +204,9 @@ class Store(LoggingConfigurable):
             slug, version = self._slug_for(author, title)
             self.db.execute(
                 "INSERT INTO submissions (id, author, title, summary, topics, slug, version, status, sha256,"
-                " created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " created, updated, idea) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (submission_id, author, title, summary, json.dumps(topics), slug, version, "checking",
-                 sha256, now, now),
+                 sha256, now, now, None if idea is None else json.dumps(idea)),
             )
             self.db.execute("COMMIT")
         except BaseException:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
+import nbformat
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from backstage.urls import user_server_url
 
-from .notebooks import NotebookRejected, check_server_path, validate_notebook
+from .notebooks import NotebookRejected, check_server_path, dashboard_view, validate_notebook
 
 log = logging.getLogger(__name__)
 
 MAX_TITLE, MAX_SUMMARY, MAX_TOPICS, MAX_TOPIC = 120, 1000, 8, 40
+_IDEA_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 class SubmissionError(ValueError):
@@ -45,6 +49,24 @@ def clean_fields(body: dict) -> tuple[str, str, list[str]]:
     return title.strip(), summary.strip(), topics
 
 
+def clean_idea(value) -> int | str | None:
+    """The commons idea a submission answers: a number or a short id (None when not given).
+
+    Examples
+    --------
+    >>> clean_idea("12"), clean_idea(""), clean_idea("idea-7")
+    (12, None, 'idea-7')
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SubmissionError("'idea' must be the id of an idea in the commons, e.g. 12")
+    text = str(value).strip()
+    if not _IDEA_RE.match(text):
+        raise SubmissionError(f"{text[:70]!r} is not an idea id: copy the number from the idea's page in the commons")
+    return int(text) if text.isdigit() else text
+
+
 async def fetch_from_server(handler, user: dict, path: str) -> bytes:
     """Read notebook *path* from the submitter's own server through its contents API, with their token."""
     token = handler.hub_auth.get_token(handler)
@@ -52,7 +74,7 @@ async def fetch_from_server(handler, user: dict, path: str) -> bytes:
         raise SubmissionError("no hub token to read your server with: sign in again", 403)
     server = user_server_url(user["name"], handler.gallery.public_hub_url,
                              base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"))
-    url = f"{server}api/contents/{quote(path)}?content=1&type=notebook"
+    url = f"{server}api/contents/{quote(path)}?content=1&type=file&format=text"
     try:
         response = await AsyncHTTPClient().fetch(
             url, headers={"Authorization": f"token {token}"}, request_timeout=30, follow_redirects=False
@@ -60,19 +82,25 @@ async def fetch_from_server(handler, user: dict, path: str) -> bytes:
     except HTTPClientError as e:
         if e.code == 404:
             raise SubmissionError(f"there is no notebook {path!r} on your server: check the path", 404) from None
+        if e.code == 400:
+            raise NotebookRejected(f"not a notebook (not text): your server cannot read {path!r} as text") from None
         raise SubmissionError(
             f"your server answered {e.code} for {path!r}: start your server from the hub home page and retry", 409
         ) from None
     except OSError as e:
         raise SubmissionError(f"could not reach your server ({e}): start it from the hub home page", 409) from None
-    model = json.loads(response.body)
-    return json.dumps(model.get("content")).encode()
+    return (json.loads(response.body).get("content") or "").encode()
 
 
-async def create_submission(handler, user: dict, body: dict) -> dict:
-    """Validate *body*, read the notebook, store it durably and schedule the checks."""
-    gallery = handler.gallery
+async def create_submission(gallery, author: str, body: dict,
+                            fetch_notebook: Callable[[str], Awaitable[bytes]] | None = None) -> dict:
+    """Validate *body* (contract 4's POST), read the notebook, store it durably and schedule the checks.
+
+    *fetch_notebook(path)* reads a notebook from the submitter's own server (for ``"path"``). What is stored,
+    checked and published is the notebook without its ``author-only`` cells: what officials will see.
+    """
     title, summary, topics = clean_fields(body)
+    idea = clean_idea(body.get("idea"))
     if "notebook" in body and "path" in body:
         raise SubmissionError("send either 'notebook' or 'path', not both")
     if "notebook" in body:
@@ -80,13 +108,18 @@ async def create_submission(handler, user: dict, body: dict) -> dict:
         if not isinstance(notebook, (dict, str)):
             raise NotebookRejected("'notebook' must be the notebook's JSON (nbformat 4)")
         raw = notebook
+    elif "path" in body and fetch_notebook is not None:
+        raw = await fetch_notebook(check_server_path(body["path"]))
     elif "path" in body:
-        raw = await fetch_from_server(handler, user, check_server_path(body["path"]))
+        raise SubmissionError("a notebook path can only be read from your own server: send 'notebook' instead")
     else:
         raise SubmissionError("send the notebook as 'notebook' (nbformat 4 JSON) or its 'path' on your server")
-    _, canonical, sha256 = validate_notebook(raw, gallery.checks.max_notebook_bytes)
-    item = gallery.store.add(
-        author=user["name"], title=title, summary=summary, topics=topics, notebook=canonical, sha256=sha256
-    )
+    nb, _, _ = validate_notebook(raw, gallery.checks.max_notebook_bytes)
+    view = dashboard_view(nb)
+    if not any(cell.cell_type == "code" for cell in view.cells) and any(cell.cell_type == "code" for cell in nb.cells):
+        raise SubmissionError("every code cell is tagged 'author-only': leave the dashboard's own cells untagged")
+    _, canonical, sha256 = validate_notebook(nbformat.writes(view), gallery.checks.max_notebook_bytes)
+    item = gallery.store.add(author=author, title=title, summary=summary, topics=topics, notebook=canonical,
+                             sha256=sha256, idea=idea)
     gallery.checks.schedule(item["id"])
     return item
