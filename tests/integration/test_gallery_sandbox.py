@@ -26,6 +26,7 @@ import psutil
 import pytest
 from backstage.gallery.checks import Checks
 from backstage.gallery.notebooks import validate_notebook
+from backstage.gallery.runas import CHECK_MAX_TASKS
 from backstage.gallery.sandbox import Sandbox, processes_of
 from backstage.gallery.store import Store
 from backstage.gallery.voila import VoilaPool
@@ -121,6 +122,8 @@ for _ in range(100):
         break
     time.sleep(0.1)
 print("DETACHED", open(pidfile).read(), "UID", os.getuid())
+import resource
+print("NPROC", resource.getrlimit(resource.RLIMIT_NPROC)[0])
 """
 
 # (e) the thumbnail's page tries a loopback service, and throws an error carrying what it found
@@ -220,6 +223,7 @@ async def _hostile_check(tmp_path, markers, loopback_service):
         detached = next(line for line in text.splitlines() if "DETACHED" in line).split()
         pid, uid = int(detached[detached.index("DETACHED") + 1]), int(detached[detached.index("UID") + 1])
         assert uid not in (0, pwd.getpwnam(sandbox.dashboards_user).pw_uid)
+        assert f"NPROC {CHECK_MAX_TASKS}" in text, "a fork bomb in a check would not stop"
         assert processes_of(uid) == [], "a process of the check's account outlived the check"
         assert not psutil.pid_exists(pid) or psutil.Process(pid).uids().real != uid
         with pytest.raises(KeyError):

@@ -27,7 +27,7 @@ from traitlets import Float, Instance, Int, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
 from .notebooks import find_secrets
-from .runas import child_env, dies_with_gallery
+from .runas import CHECK_MAX_TASKS, child_env, dies_with_gallery, limit_tasks
 from .sandbox import CheckAccount, Sandbox, read_untrusted, warn_deprecated, write_new
 from .store import Store, write_durably
 from .thumbnails import Thumbnails
@@ -151,7 +151,7 @@ class Checks(LoggingConfigurable):
                 f"--cell-timeout={self.cell_timeout}", f"--cwd={account.out}"]
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            *dies_with_gallery(argv), cwd=account.out, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *dies_with_gallery(limit_tasks(argv)), cwd=account.out, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True, **runner.popen_kwargs(),
         )
@@ -182,7 +182,7 @@ class Checks(LoggingConfigurable):
         path = account.out / "dashboard.ipynb"  # beside what the notebook wrote when it ran
         write_new(path, nbformat.writes(executed).encode(), runner)
         voila = VoilaProcess(str(path), base_url="/", env=child_env(account.home, account.tmp),
-                             run_as=runner, template=self.template)
+                             run_as=runner, template=self.template, max_tasks=CHECK_MAX_TASKS)
         started = time.monotonic()
         try:
             await voila.start(timeout=60)

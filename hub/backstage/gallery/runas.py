@@ -78,6 +78,23 @@ def child_env(home: Path, tmp: Path | None = None, **extra: str) -> dict:
     return env
 
 
+#: Processes and threads one check's account may have at once (RLIMIT_NPROC, counted per uid): a fork bomb
+#: stops there, and the kill by uid afterwards has a bounded number to end. Chromium alone uses ~150 threads.
+CHECK_MAX_TASKS = 1024
+
+
+def limit_tasks(argv: list[str], max_tasks: int = CHECK_MAX_TASKS) -> list[str]:
+    """*argv* under ``prlimit --nproc`` (util-linux): at most *max_tasks* processes and threads for its uid.
+
+    Only as root, where the uid is the check's alone; in a one-person lab it is the person's, whose own
+    server would count against the limit.
+    """
+    prlimit = shutil.which("prlimit")
+    if os.geteuid() != 0:
+        return list(argv)
+    return [prlimit, f"--nproc={max_tasks}:{max_tasks}", "--", *argv] if prlimit else list(argv)
+
+
 def dies_with_gallery(argv: list[str]) -> list[str]:
     """*argv*, run so that the child gets SIGTERM when the gallery process dies, even by ``kill -9``, and
     can never gain privileges (``no_new_privs``: a setuid program it runs gets no more rights than it has).

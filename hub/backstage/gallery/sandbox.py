@@ -8,7 +8,7 @@ Run as root (a real multi-user site):
   ``no_new_privs``. Afterwards every process of that uid is killed (``kill(-1, SIGKILL)`` sent *as* that
   uid, repeated until no process with it as real, effective or saved uid is alive: a double fork, ``setsid``
   or a cleared environment does not escape it), the files it left in the machine's shared writable folders
-  (``/tmp``, ``/var/tmp``, ``/dev/shm``) are deleted, then the account. Accounts are marked in their GECOS
+  (``/tmp``, ``/var/tmp``, ``/dev/shm``, ...) are deleted, then the account. Accounts are marked in their GECOS
   field with the gallery's store, and a gallery deletes its own leftovers when it starts (after a crash).
 - **the published dashboards** (their Voilà and kernels) run as ``dashboards_user``, an account the lab
   creates, which no check can signal, trace, or whose files, kernels or Voilà token it can read.
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 MARK = "government-backstage"
 #: Folders every local user may write to, where a check could leave files behind.
-SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108 (swept, not used)
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")  # noqa: S108 (swept, not used)
 #: Seconds to wait for every process of a check's uid to be gone.
 KILL_TIMEOUT = 10
 #: Name of each check's work folder (its home and TMPDIR are inside).

@@ -29,7 +29,7 @@ from traitlets.config import LoggingConfigurable
 
 from backstage.chromium import CHROMIUM_ARGS
 
-from .runas import RunAs, current_user
+from .runas import RunAs, current_user, limit_tasks
 from .sandbox import warn_deprecated
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,10 @@ class Thumbnails(LoggingConfigurable):
             return self.chromium, env
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         wrapper = Path(profile).parent / "chromium-as-user"
-        wrapper.write_text(
-            "#!/bin/sh\n"
-            f"exec {shlex.quote(setpriv)} --reuid={runner.uid} --regid={runner.gid} --clear-groups "
-            f"--inh-caps=-all --no-new-privs {shlex.quote(self.chromium)} \"$@\"\n"
-        )
+        command = " ".join(shlex.quote(a) for a in limit_tasks([
+            setpriv, f"--reuid={runner.uid}", f"--regid={runner.gid}", "--clear-groups", "--inh-caps=-all",
+            "--no-new-privs", self.chromium]))
+        wrapper.write_text(f"#!/bin/sh\nexec {command} \"$@\"\n")
         wrapper.chmod(0o700)  # root's alone: only the gallery may launch it
         os.chmod(Path(profile).parent, 0o711)  # noqa: S103 (pass through to its profile; no listing, no writing)
         runner.own(Path(profile))

@@ -25,7 +25,7 @@ from traitlets.config import LoggingConfigurable
 
 from backstage.net import free_port
 
-from .runas import RunAs, child_env, current_user, dies_with_gallery, private_home
+from .runas import RunAs, child_env, current_user, dies_with_gallery, limit_tasks, private_home
 from .sandbox import warn_deprecated
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class VoilaProcess:
     """
 
     def __init__(self, target: str, base_url: str = "/", extra_args: list[str] = (), env: dict | None = None,
-                 port: int = 0, run_as: RunAs | None = None, template: str = DASHBOARD_TEMPLATE):
+                 port: int = 0, run_as: RunAs | None = None, template: str = DASHBOARD_TEMPLATE,
+                 max_tasks: int | None = None):
         self.target = str(target)
         self.template = template
         self.base_url = base_url
@@ -62,6 +63,7 @@ class VoilaProcess:
         self.extra_args = list(extra_args)
         self.env = env
         self.run_as = run_as
+        self.max_tasks = max_tasks  # RLIMIT_NPROC of its uid (a check's Voilà), None: unchanged
         self.proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -108,7 +110,7 @@ class VoilaProcess:
         log.info("starting Voilà on 127.0.0.1:%d for %s", self.port, self.target)
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *dies_with_gallery(argv), env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
+                *dies_with_gallery(limit_tasks(argv, self.max_tasks) if self.max_tasks else argv), env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
                 pass_fds=(reader,), **(self.run_as.popen_kwargs() if self.run_as else {}),
             )
         finally:
