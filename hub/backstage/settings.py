@@ -89,6 +89,27 @@ SCHEMA: dict = {
             "properties": {"public": {"type": "boolean", "description": "anyone may read the commons (default true)"}},
         },
         "lab_id": {"type": ["string", "null"], "description": "set by the launcher: marks the lab's processes"},
+        "requests": {  # data requests (backstage.commons.requests.config)
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "working_days": {"type": "integer", "minimum": 1, "maximum": 250},
+                "stewards": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                             "description": "{steward: [publisher, ...]} limits a steward to those publishers"},
+                "check_every_hours": {"type": "number", "minimum": 0},
+            },
+        },
+        "notify": {  # e-mail updates: {smtp: {host, port, from, starttls}}
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"smtp": {
+                "type": ["object", "null"], "additionalProperties": False, "required": ["host", "from"],
+                "properties": {"host": {"type": "string", "minLength": 1},
+                               "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                               "from": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$"},
+                               "starttls": {"type": "boolean"}},
+            }},
+        },
         "public_url": {"type": ["string", "null"], "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$",
                        "description": "e.g. https://lab.example.org: people's servers get <name>.lab.example.org"},
         "unsafe_shared_origin": {"type": "boolean",
