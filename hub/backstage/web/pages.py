@@ -71,7 +71,7 @@ class PageHandler(HubUserHandler):
     def render_page(self, name: str, status: int = 200, **ns) -> None:
         html = self.settings["jinja_env"].get_template(name).render(
             user=self.current_user, xsrf_html=lambda: Markup(self.xsrf_form_html()),  # noqa: S704 (tornado escapes it)
-            **{**self.page_namespace(), **ns},
+            status=status, **{**self.page_namespace(), **ns},
         )
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
