@@ -1,8 +1,12 @@
 """``backstage up``: prepare the state folder and run JupyterHub in the foreground until Ctrl-C.
 
-Ctrl-C or SIGTERM stops the hub, which stops the proxy, its services and every server; anything
-still alive after the grace period (found by the lab's id in its environment) is killed, so no
-process is left behind.
+The banner (``Government Backstage is running at <URL>``) is printed once the lab's sign-in page
+answers through the proxy at that URL, not before. Ctrl-C or SIGTERM stops the hub, which stops
+the proxy, its services and every server; the services, servers and kernels are signalled at the
+same time (the hub would stop them one after another), but the proxy is left to the hub: stopped
+under it, the hub's proxy check (every 5 s) would start it again mid-shutdown. Anything still
+alive after the grace period (found by the lab's id in its environment) is killed, so no process
+is left behind.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -28,10 +34,12 @@ from backstage.urls import hub_origin
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_parser", "lab_processes", "prepare_state", "run"]
+__all__ = ["add_parser", "is_proxy_process", "lab_processes", "prepare_state", "run", "wait_until_answering"]
 
-STOP_GRACE = 6.0  # seconds the hub gets to stop everything before the sweep (SIGKILL)
+STOP_GRACE = 7.0  # seconds the hub gets to stop everything before the sweep (SIGKILL)
 LINGER = 1.5  # seconds the hub may outlive everything it started
+ANSWER_PATH = "/hub/login"  # the page that must answer through the proxy before the banner
+SLOW_START = 60.0  # seconds: past this, say that the lab is still starting
 
 
 def add_parser(subparsers) -> None:
@@ -86,6 +94,38 @@ def lab_processes(lab_id: str) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
+
+
+def is_proxy_process(proc: psutil.Process) -> bool:
+    """True for the configurable-http-proxy the hub started (it alone gets the proxy's auth token)."""
+    try:
+        return "CONFIGPROXY_AUTH_TOKEN" in proc.environ()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def wait_until_answering(url: str, is_alive, should_stop, interval: float = 0.3) -> bool:
+    """Poll ``url`` until it answers 200; False if ``is_alive()`` turns false or ``should_stop()`` true first.
+
+    A 404 (the proxy is up but has no route to the hub yet), a 502/503 or a refused connection
+    mean "not yet".
+    """
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no HTTP proxy
+    started = time.monotonic()
+    warned = False
+    while is_alive() and not should_stop():
+        try:
+            with opener.open(url, timeout=5) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        if not warned and time.monotonic() - started > SLOW_START:
+            log.warning("The lab does not answer at %s after %.0f s; still waiting (a busy machine?)", url,
+                        SLOW_START)
+            warned = True
+        time.sleep(interval)
+    return False
 
 
 def _sweep(lab_id: str) -> int:
@@ -188,14 +228,15 @@ def run(args) -> int:
         # umask 077: whatever the hub and its services write in the state folder is theirs alone
         hub = subprocess.Popen(cmd, cwd=state, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
                                umask=0o077)
-        print(_banner(url, admin, generated, state, isolated), flush=True)  # noqa: T201 (a CLI banner)
+        if wait_until_answering(url + ANSWER_PATH, lambda: hub.poll() is None, lambda: stopping["signal"]):
+            print(_banner(url, admin, generated, state, isolated), flush=True)  # noqa: T201 (a CLI banner)
         while hub.poll() is None and stopping["signal"] is None:
             time.sleep(0.2)
         if hub.poll() is None:
             log.info("Stopping the lab (signal %s)", stopping["signal"])
-            # Everything at once: the hub stops services and servers one after another, polling
+            # Services, servers and kernels at once: the hub stops them one after another, polling
             # each; signalled together, they are all gone by the time the hub looks.
-            others = [p for p in lab_processes(lab_id) if p.pid != hub.pid]
+            others = [p for p in lab_processes(lab_id) if p.pid != hub.pid and not is_proxy_process(p)]
             hub.send_signal(signal.SIGTERM)
             for proc in others:
                 try:

@@ -48,7 +48,8 @@ def share_service(settings: dict) -> dict:
     return {
         "name": SHARE_SERVICE,
         "display": True,
-        "info": {"description": "Share my server"},
+        "info": {"display_name": "Share my server",
+                 "description": "Share your server with a person or a group, and revoke it"},
         "url": f"http://127.0.0.1:{settings['internal_ports']['share']}",
         "command": [sys.executable, "-m", "backstage.share"],
         "environment": _lab_env(settings),
@@ -89,6 +90,8 @@ def gallery_service(settings: dict) -> dict:
             env[name] = os.environ[name]
     return {
         "name": GALLERY_SERVICE,
+        "info": {"display_name": "Dashboard gallery",
+                 "description": "Submit a notebook; open the published dashboards"},
         "url": f"http://127.0.0.1:{ports['gallery']}",
         "command": [sys.executable, "-m", "backstage.gallery"],
         "environment": env,

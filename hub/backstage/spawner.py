@@ -24,6 +24,8 @@ from pathlib import Path
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Bool, Unicode, default
 
+from backstage.singleuser.labconfig import write_lab_config
+
 __all__ = ["BackstageSpawner", "copy_starter_notebooks"]
 
 _MARK = "government-backstage"  # written into the GECOS field of accounts the lab creates
@@ -89,6 +91,17 @@ class BackstageSpawner(LocalProcessSpawner):
         help="Folder of starter notebooks copied (missing files only) into each home as `notebooks/`. "
         "Example: c.BackstageSpawner.starter_notebooks = '/srv/backstage/notebooks'",
     )
+
+    lab_config_dir = Unicode(
+        config=True,
+        help="Folder where the hub writes the configuration every server reads (server extensions, "
+        "JupyterLab settings: see backstage/singleuser/labconfig.py); default: `singleuser` beside "
+        "homes_dir; empty: none. Example: c.BackstageSpawner.lab_config_dir = '/srv/backstage/singleuser'",
+    )
+
+    @default("lab_config_dir")
+    def _default_lab_config_dir(self):
+        return str(Path(self.homes_dir).parent / "singleuser")
 
     @default("homes_dir")
     def _default_homes_dir(self):
@@ -179,9 +192,26 @@ class BackstageSpawner(LocalProcessSpawner):
 
     @default("cmd")
     def _default_cmd(self):
-        return [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+        # jupyterhub-singleuser without its costs for nothing (see backstage/singleuser/__main__.py)
+        return [sys.executable, "-m", "backstage.singleuser"]
+
+    def lab_links(self) -> dict[str, str]:
+        """The hub's listed services, as JupyterLab's "Backstage" menu shows them: label -> URL."""
+        links = {}
+        for name, service in sorted(self.user.settings.get("services", {}).items()):
+            if service.display and service.url:
+                links[service.info.get("display_name") or name] = f"{service.host or ''}{service.prefix}"
+        return links
+
+    def get_env(self):
+        env = super().get_env()
+        if self.lab_config_dir:
+            env["JUPYTER_CONFIG_PATH"] = str(Path(self.lab_config_dir) / "jupyter")
+        return env
 
     async def start(self):
         await asyncio.get_running_loop().run_in_executor(None, self._prepare_home)
+        if self.lab_config_dir:
+            write_lab_config(self.lab_config_dir, self.lab_links())
         self.notebook_dir = str(self.home)
         return await super().start()

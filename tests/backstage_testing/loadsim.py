@@ -91,6 +91,11 @@ def _rss(proc: psutil.Process) -> int:
         return 0
 
 
+def is_server_command(cmdline: str) -> bool:
+    """True for a person's server: ``python -m backstage.singleuser`` (the lab's) or ``jupyterhub-singleuser``."""
+    return "backstage.singleuser" in cmdline or "jupyterhub-singleuser" in cmdline
+
+
 def find_hub_and_proxy(launcher_pid: int, timeout: float = 20) -> tuple[psutil.Process, psutil.Process]:
     """The hub process (child of ``backstage up``) and its configurable-http-proxy child."""
     deadline = time.monotonic() + timeout
@@ -137,7 +142,7 @@ class ProcessSampler(threading.Thread):
             children = self.hub.children()
         except psutil.NoSuchProcess:
             children = []
-        servers = [p for p in children if "jupyterhub-singleuser" in _cmdline(p)]
+        servers = [p for p in children if is_server_command(_cmdline(p))]
         total = kernels = 0
         for server in servers:
             total += _rss(server)

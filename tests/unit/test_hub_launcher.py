@@ -57,3 +57,41 @@ def test_free_port_is_free():
     port = free_port()
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
+
+
+def test_the_banner_waits_until_the_site_answers_through_the_proxy_not_for_a_bare_404():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from backstage.launcher import wait_until_answering
+
+    answers = [404, 404, 502, 200]
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            code = answers[min(len(seen), len(answers) - 1)]
+            seen.append(code)
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hub/login"
+        assert wait_until_answering(url, lambda: True, lambda: False, interval=0.01) is True
+        assert seen == [404, 404, 502, 200]
+    finally:
+        server.shutdown()
+
+
+def test_waiting_for_the_site_ends_when_the_hub_exits_or_ctrl_c_comes():
+    from backstage.launcher import wait_until_answering
+
+    url = f"http://127.0.0.1:{free_port()}/hub/login"  # nothing listens: connection refused
+    checks = iter([True, True, False])
+    assert wait_until_answering(url, lambda: next(checks), lambda: False, interval=0.01) is False
+    assert wait_until_answering(url, lambda: True, lambda: True, interval=0.01) is False
