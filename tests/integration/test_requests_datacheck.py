@@ -49,7 +49,7 @@ def dashboard(lab):
         if item["status"] != "checking":
             break
         time.sleep(1)
-    assert item["status"] == "awaiting-review", item
+    assert item["status"] == "awaiting-review", item.get("checks")
     assert [d["id"] for d in item["datasets"]] == [DATASET]
     approved = requests.post(f"{gallery}api/submissions/{item['id']}/approve", headers=auth(tokens[reviewer]),
                              json={}, timeout=120)

@@ -83,12 +83,9 @@ async def rerun_notebook(notebook: Path, state_dir) -> dict:
     import nbformat
 
     from backstage.gallery.checks import Checks
+    from backstage.gallery.sandbox import Sandbox
 
     nb = nbformat.read(notebook, as_version=4)
-    try:
-        from backstage.gallery.sandbox import Sandbox
-    except ImportError:  # the gallery before its per-check accounts: one unprivileged user runs every check
-        return await _rerun_as_run_as_user(Checks(None), nb)
     sandbox = Sandbox(owner=str(Path(state_dir) / "gallery"))
     checks = Checks(None, sandbox=sandbox)
     account = sandbox.create_check_account()
@@ -96,18 +93,6 @@ async def rerun_notebook(notebook: Path, state_dir) -> dict:
         _, result, _ = await checks.execute(nb, account)
     finally:
         sandbox.destroy(account)
-    return result
-
-
-async def _rerun_as_run_as_user(checks, nb) -> dict:
-    from backstage.gallery.runas import resolve
-
-    work = Path(tempfile.mkdtemp(prefix="backstage-datacheck-"))
-    resolve(checks.run_as).own(work)
-    try:
-        _, result, _ = await checks.execute(nb, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return result
 
 
