@@ -220,3 +220,25 @@ def test_figures_count_overdue_answers_and_publishers(rlab):
     assert figures["requests"] >= 1 and figures["overdue"] == 0
     assert figures["median_working_days_to_first_answer"] is not None
     assert any(p["publisher"].startswith("Office for National Statistics") for p in figures["by_publisher"])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "commons.public: false has no effect yet: backstage.commons.app.main() builds the app with "
+    "create_app(None), whose parse_command_line([]) drops the --CommonsApp.public=False the hub passes "
+    "(fix: create_app(sys.argv[1:] if argv is None else argv)); remove this mark with that fix"))
+def test_a_closed_commons_shows_requests_only_to_signed_in_people(tmp_path):
+    prefix = f"t{secrets.token_hex(2)}-"
+    try:
+        with running_lab(tmp_path / "state", user_prefix=prefix, gallery=False, idle_timeout=0,
+                         commons={"public": False}) as lab:
+            lab.create_user("rqcat", groups=("participants",))
+            lab.tokens = {"rqcat": lab.token_for("rqcat")}
+            assert call(lab, "POST", "api/requests", "rqcat", json=BARRIER).status_code == 201
+            for path in ("api/requests", "api/requests/1", "api/requests/figures", "api/data-problems"):
+                assert call(lab, "GET", path).status_code == 403, path
+                assert call(lab, "GET", path, "rqcat").status_code == 200, path
+            for path in ("requests", "requests/1", "requests/figures", "requests/feed.atom"):
+                r = call(lab, "GET", path)
+                assert r.status_code == 302 and "sign-in" in r.headers["Location"], (path, r.status_code)
+    finally:
+        delete_unix_users(prefix)
