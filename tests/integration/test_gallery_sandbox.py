@@ -248,7 +248,10 @@ def test_check_accounts_left_by_a_crash_are_removed_at_start_with_their_processe
             [sys.executable, "-c", "import time\ntime.sleep(900)"], env={},
             user=left.run_as.uid, group=left.run_as.gid, extra_groups=[], start_new_session=True)
         restarted = Sandbox(owner=str(tmp_path / "gallery"))  # the same gallery, after its restart
+        running = restarted.create_check_account()  # a check that started before the clean-up ran
         assert restarted.remove_leftovers() == [left.run_as.name]
+        assert pwd.getpwnam(running.run_as.name) and running.work.exists()
+        restarted.destroy(running)
         assert detached.wait(timeout=10) == -9
         assert processes_of(left.run_as.uid) == []
         with pytest.raises(KeyError):

@@ -113,6 +113,7 @@ class Sandbox(LoggingConfigurable):
         """*owner* names the gallery (its store folder): only its own leftover accounts are ever deleted."""
         super().__init__(**kwargs)
         self._mark = f"{MARK} check {hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+        self._live: set[str] = set()  # accounts of checks running now in this process: never leftovers
 
     @property
     def isolated(self) -> bool:
@@ -145,9 +146,11 @@ class Sandbox(LoggingConfigurable):
             account = CheckAccount(current_user(), work, throwaway=False)
         else:
             name = f"{self.check_user_prefix}{secrets.token_hex(6)}"
+            self._live.add(name)  # before it exists: a scan for leftovers running meanwhile must skip it
             try:
                 entry = _useradd(name, str(work / "home"), self._mark)
             except BaseException:
+                self._live.discard(name)
                 shutil.rmtree(work, ignore_errors=True)
                 raise
             account = CheckAccount(RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid), work, throwaway=True)
@@ -166,15 +169,21 @@ class Sandbox(LoggingConfigurable):
         shutil.rmtree(account.work, ignore_errors=True)
         if account.throwaway:
             _userdel(account.run_as.name)
+            self._live.discard(account.run_as.name)
             log.info("check account %s (uid %d) deleted", account.run_as.name, account.run_as.uid)
 
     def remove_leftovers(self) -> list[str]:
-        """Delete this gallery's check accounts left by a crash (and all their processes and files)."""
+        """Delete this gallery's check accounts left by a crash (and all their processes and files).
+
+        Checks may already be running (submissions are accepted while the dashboards' Voilà starts): their
+        accounts, made by this process, are not leftovers.
+        """
         if not self.isolated:
             return []
         removed = []
         for entry in pwd.getpwall():
-            if entry.pw_name.startswith(self.check_user_prefix) and entry.pw_gecos == self._mark:
+            if (entry.pw_name.startswith(self.check_user_prefix) and entry.pw_gecos == self._mark
+                    and entry.pw_name not in self._live):
                 log.warning("removing the check account %s left by an earlier run", entry.pw_name)
                 work = Path(entry.pw_dir).parent
                 if not work.name.startswith(WORK_PREFIX):  # never delete a folder that is not a check's
