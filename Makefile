@@ -60,7 +60,9 @@ $(DASHBOARD_STATIC)/.built: Makefile node_modules/.installed $(wildcard hub/back
 	  --log-level=warning
 	touch $@
 
-# Debian's Chromium, for the gallery's thumbnails and the browser tests (Playwright drives it).
+# Debian's Chromium, for the gallery's thumbnails and the browser tests (Playwright drives it), and
+# libnss-myhostname, so that Python (glibc) resolves <name>.localhost to loopback as browsers do: each
+# person's server and each service has a host of its own (JupyterHub.subdomain_host).
 browser:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -68,6 +70,13 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else \
 	    echo "chromium is missing: run 'sudo apt-get install chromium' once (thumbnails and browser tests need it)"; exit 1; \
+	  fi; }
+	@getent hosts backstage-check.localhost >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's libnss-myhostname (once): *.localhost resolves to loopback"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnss-myhostname >/dev/null; \
+	  else \
+	    echo "*.localhost does not resolve: run 'sudo apt-get install libnss-myhostname' once (each person's server has a host of its own)"; exit 1; \
 	  fi; }
 
 up: install
