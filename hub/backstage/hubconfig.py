@@ -133,6 +133,10 @@ def build_config(settings: dict) -> Config:
     c.Spawner.args = [f"--HubOAuth.cache_max_age={REVOKE_WITHIN}"]
     c.Spawner.mem_limit = settings.get("mem_limit")
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "GOVDATA_MIRROR", "BACKSTAGE_LAB_ID"]
+    # a server's own token may submit to the gallery from a notebook cell (backstage.gallery.client), never
+    # review: JupyterHub gives it only the part of these scopes that its owner holds (the five groups do)
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", roles.gallery_access_scope()]
+    c.Spawner.environment = {"BACKSTAGE_GALLERY_API": f"http://127.0.0.1:{ports['gallery']}/services/{roles.GALLERY_SERVICE}/api/"}
     # a room arriving at once on a small machine: 16 spawns together took 60-72 s each here (CPU-bound;
     # benchmarks/hub_load.py), so wait as long for a server to answer as for it to start
     c.Spawner.http_timeout = 120

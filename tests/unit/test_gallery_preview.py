@@ -18,10 +18,13 @@ def test_the_preview_is_sanitised_and_leaves_out_author_only_cells():
                    v4.new_markdown_cell("Tutorial: how to build this", metadata={"tags": ["author-only"]}),
                    code)
     html = static_preview(nb)
-    assert "Deprivation" in html and ">total</span>" in html and "<b>bold</b>" in html
+    assert "<h1>Deprivation" in html and ">total</span>" in html and "<b>bold</b>" in html
     assert "Tutorial: how to build this" not in html
-    # what the sanitiser does not allow is left as inert, escaped text
-    assert "<script>alert" not in html and "<img src" not in html and "onerror=\"alert(1)\"&gt;" in html
+    # what the sanitiser does not allow is removed: no script, no event handler, no frame
+    assert "<script>alert" not in html and "onerror" not in html and 'src="x"' in html
+    framed = v4.new_code_cell("m")
+    framed.outputs = [v4.new_output("display_data", data={"text/html": '<iframe srcdoc="<script>x()</script>"></iframe>'})]
+    assert "<iframe" not in static_preview(_notebook(framed))
 
 
 def test_a_submit_cell_left_in_the_dashboard_is_named_with_the_fix():

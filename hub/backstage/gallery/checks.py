@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from traitlets import Float, Instance, Int, Unicode, observe
 from traitlets.config import LoggingConfigurable
 
 from .notebooks import find_secrets
+from .preview import static_preview
 from .runas import CHECK_MAX_TASKS, child_env, dies_with_gallery, limit_tasks
 from .sandbox import CheckAccount, Sandbox, read_untrusted, warn_deprecated, write_new
 from .store import Store, write_durably
@@ -220,41 +220,3 @@ def read_provenance(path: Path) -> list[dict]:
             keep = ("id", "title", "licence", "licence_url", "publisher", "attribution", "url", "sha256")
             seen[record["id"]] = {k: record.get(k) for k in keep}
     return list(seen.values())
-
-
-def static_preview(nb) -> str:
-    """The executed notebook as inert HTML (served with a CSP that forbids every script).
-
-    Code is shown escaped; HTML outputs are kept as written, but the preview is served with
-    ``Content-Security-Policy: sandbox; default-src 'none'`` so nothing in it runs or loads.
-    """
-    import mistune
-
-    parts = []
-    for cell in nb.cells:
-        source = cell.get("source", "")
-        if cell.cell_type == "markdown":
-            parts.append(f"<div class='md'>{mistune.html(source)}</div>")
-            continue
-        if cell.cell_type != "code":
-            continue
-        parts.append(f"<pre class='in'>{html.escape(source)}</pre>")
-        for output in cell.get("outputs", []):
-            if output.output_type == "stream":
-                parts.append(f"<pre class='out'>{html.escape(output.text)}</pre>")
-            elif output.output_type == "error":
-                parts.append(f"<pre class='err'>{html.escape(output.ename)}: {html.escape(output.evalue)}</pre>")
-            else:
-                data = output.get("data", {})
-                if "image/png" in data:
-                    parts.append(f"<img alt='' src='data:image/png;base64,{data['image/png']}'>")
-                elif "text/html" in data:
-                    parts.append(f"<div class='out'>{data['text/html']}</div>")
-                elif "text/plain" in data:
-                    parts.append(f"<pre class='out'>{html.escape(data['text/plain'])}</pre>")
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Preview</title>"
-        "<style>body{font-family:sans-serif;margin:1rem}pre{white-space:pre-wrap;padding:.5rem}"
-        ".in{background:#f3f2f1}.err{color:#d4351c}img{max-width:100%}</style></head><body>"
-        + "\n".join(parts) + "</body></html>"
-    )

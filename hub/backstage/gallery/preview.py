@@ -1,8 +1,10 @@
 """What a reviewer reads before approving: the static preview and the warnings about what officials would see.
 
-The preview is nbconvert's HTML exporter with its sanitiser on (scripts, event handlers and unknown tags
-removed from Markdown and HTML outputs), without the cells tagged ``author-only``; the gallery also serves it
-with ``Content-Security-Policy: sandbox; default-src 'none'``, so nothing in it runs or loads.
+The preview is nbconvert's HTML exporter with its sanitiser on (bleach, over Markdown and HTML outputs:
+scripts, event handlers, frames and unknown tags removed), without the cells tagged ``author-only``. Its
+allow-list is nbconvert's with the tags a dashboard's text needs (headings, paragraphs, tables, images), which
+nbconvert's own list would print as escaped text. The gallery also serves the preview with
+``Content-Security-Policy: sandbox; default-src 'none'``, so nothing in it runs or loads.
 
 The warnings follow two rules, written here and on the review page:
 
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import re
 
+import bleach
 import nbformat
+from bleach.css_sanitizer import CSSSanitizer
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -35,9 +39,23 @@ _FOR_THE_AUTHOR = re.compile(
 )
 
 
+_TAGS = [*bleach.ALLOWED_TAGS, "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "div", "span", "pre", "code",
+         "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "img", "figure", "figcaption", "sub", "sup"]
+_ATTRIBUTES = {**bleach.ALLOWED_ATTRIBUTES, "*": ["class", "id", "style"], "img": ["src", "alt", "width", "height"],
+               "th": ["colspan", "rowspan", "scope"], "td": ["colspan", "rowspan"]}
+
+
+def _clean_html(element) -> str:
+    """nbconvert's ``clean_html`` filter with the allow-list above; disallowed markup is removed, not escaped."""
+    element = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(element, tags=_TAGS, attributes=_ATTRIBUTES, protocols=["http", "https", "data"],
+                        css_sanitizer=CSSSanitizer(), strip=True)
+
+
 def static_preview(nb: nbformat.NotebookNode) -> str:
     """*nb* as sanitised HTML (nbconvert's lab template), without its ``author-only`` cells."""
-    exporter = HTMLExporter(template_name="lab", sanitize_html=True, exclude_anchor_links=True)
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True, exclude_anchor_links=True,
+                            filters={"clean_html": _clean_html})
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={AUTHOR_ONLY}), enabled=True)
     body, _ = exporter.from_notebook_node(nb)
     return body
