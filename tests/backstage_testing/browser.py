@@ -38,3 +38,18 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in result["violations"] if v["impact"] in impacts]
+
+
+def fill_sign_in_form(page, name: str, password: str) -> None:
+    """On the hub's sign-in page (already open), fill the form by its labels and press "Sign in"."""
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def open_hub_home_signed_in(page, lab, name: str, password: str) -> None:
+    """Open the hub's home page (the hub asks to sign in first), sign in by the form, land on it."""
+    page.goto(f"{lab.url}/hub/home")
+    page.wait_for_url("**/hub/login**")
+    fill_sign_in_form(page, name, password)
+    page.wait_for_url(f"{lab.url}/hub/home*")

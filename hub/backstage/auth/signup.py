@@ -145,8 +145,10 @@ class HubMembershipMixin(Authenticator):
         return result
 
     def get_handlers(self, app):
+        from backstage.auth import consent
         from backstage.auth.enrol import EnrolAPIHandler
 
+        consent.apply()  # one click to a server shared with you (backstage/auth/consent.py)
         self._app = app
         return super().get_handlers(app) + [(r"/api/backstage/enrol", EnrolAPIHandler)]
 
