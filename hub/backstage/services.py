@@ -107,7 +107,7 @@ def commons_service(settings: dict) -> dict:
 
     Its OAuth tokens carry: access to the commons, the commons' two custom scopes (checked by the
     commons), the viewer's groups (moderators are organisers), and the viewer's *own* server only, so
-    "Start a prototype" can write a notebook into their lab through their server's contents API.
+    "Start a prototype" can start it and write a notebook into it through its contents API.
     """
     import os
 
@@ -128,7 +128,8 @@ def commons_service(settings: dict) -> dict:
         "environment": env,
         "oauth_no_confirm": True,
         "oauth_client_allowed_scopes": [f"access:services!service={COMMONS_SERVICE}", CHALLENGES_SCOPE, ANSWER_SCOPE,
-                                        "read:users:groups!user", "read:servers!user", "access:servers!user"],
+                                        "read:users:groups!user", "read:servers!user", "servers!user",
+                                        "access:servers!user"],
     }
 
 

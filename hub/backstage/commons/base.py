@@ -84,7 +84,8 @@ class CommonsPageHandler(CommonsMixin, PageHandler):
                 nav.append(("Reports", p + "reports"))
             nav.append(("Sign out", hub + "logout"))
         else:
-            nav.append(("Sign in", p + "sign-in"))
+            here = self.request.uri if self.request.method == "GET" and self.get_status() == 200 else p
+            nav.append(("Sign in", f"{p}sign-in?next={quote(here)}"))
         ns.update(service_name="Commons", nav=nav, hub_url=hub, home_url=p,
                   challenger=self.is_challenger(), moderator=self.is_moderator())
         return ns

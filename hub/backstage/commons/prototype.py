@@ -1,14 +1,16 @@
 """"Start a prototype": the participant's own lab opens with a notebook that already loads the challenge's data.
 
 The notebook is written through their server's contents API with their own OAuth token (the commons'
-tokens may reach the viewer's *own* server only: ``access:servers!user``). A server that is not running
-sends them through the hub's spawn page, which brings them back here.
+tokens may reach the viewer's *own* server only: ``access:servers!user``); the page then links to it in their
+lab. A server that is not running is started through the hub's API with their token (``servers!user``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from urllib.parse import quote
 
 import nbformat
@@ -20,6 +22,7 @@ from .base import CommonsPageHandler
 
 log = logging.getLogger(__name__)
 FOLDER = "prototypes"
+START_WAIT = 90  # seconds to wait for a person's server to start (3-8 s here, more when a room starts at once)
 
 
 def prototype_notebook(challenge: dict, idea: dict) -> dict:
@@ -39,6 +42,29 @@ def prototype_notebook(challenge: dict, idea: dict) -> dict:
 
 
 class PrototypePage(CommonsPageHandler):
+    async def own_server(self, client, auth: dict, name: str) -> dict | None:
+        """The viewer's default server, started through the hub's API if needed (their own token, scope
+        ``servers!user``); None if it is not ready within :data:`START_WAIT` seconds."""
+        api = self.hub_auth.api_url
+        deadline = time.monotonic() + START_WAIT
+        asked = False
+        while True:
+            model = json.loads((await client.fetch(api + "/user", headers=auth)).body)
+            server = (model.get("servers") or {}).get("")
+            if server and server.get("ready"):
+                return server
+            if not asked and not (server and server.get("pending")):
+                try:
+                    await client.fetch(f"{api}/users/{quote(name)}/server", method="POST", headers=auth, body="{}")
+                except HTTPClientError as e:
+                    if e.code != 400:  # 400: already starting
+                        log.warning("could not start %s's server: %s", name, e)
+                        return None
+                asked = True
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(1)
+
     async def post(self, idea_id):
         user = self.require_user()
         idea = store.get_idea(self.db, int(idea_id))
@@ -46,12 +72,10 @@ class PrototypePage(CommonsPageHandler):
         token = self.hub_auth.get_token(self) or ""
         client = AsyncHTTPClient()
         auth = {"Authorization": f"token {token}"}
-        model = json.loads((await client.fetch(self.hub_auth.api_url + "/user", headers=auth)).body)
-        server = (model.get("servers") or {}).get("")
-        if not server or not server.get("ready"):
-            back = f"{self.request.protocol}://{self.request.host}{self.commons.prefix}ideas/{idea['id']}"
-            self.redirect(f"{self.commons.hub_url}spawn/{quote(user['name'])}?next={quote(back, safe='')}")
-            return
+        server = await self.own_server(client, auth, user["name"])
+        if server is None:
+            return self.render_page("prototype.html", idea=idea, challenge=challenge, open_url=None,
+                                    home_url=f"{self.commons.hub_url}home")
         base = server["url"] if "://" in server["url"] else f"{self.request.protocol}://{self.request.host}{server['url']}"
         path = f"{FOLDER}/idea-{idea['id']}.ipynb"
         try:
@@ -68,7 +92,10 @@ class PrototypePage(CommonsPageHandler):
         except (HTTPClientError, OSError) as e:
             log.warning("could not write %s into %s's lab: %s", path, user["name"], e)
             raise web.HTTPError(502, "your lab did not accept the prototype notebook: open your lab, then try again") from None
-        self.redirect(f"{base}lab/tree/{path}")
+        # a page with a link, not a redirect: the lab is another origin, and the pages' CSP (form-action 'self')
+        # stops a form post from being redirected there
+        self.render_page("prototype.html", idea=idea, challenge=challenge, spawn_url=None,
+                         open_url=f"{base}lab/tree/{path}", path=path)
 
 
 def init_store(db) -> None:
