@@ -83,3 +83,12 @@ def test_submitted_code_cannot_read_the_gallery_store(store):
     item = _submit(store, f"open({str(store.root / 'gallery.sqlite')!r}, 'rb').read()")
     results = asyncio.run(Checks(store).run(item["id"]))
     assert "PermissionError" in results["execution"]["error"]
+
+
+def test_a_cell_slower_than_voilas_keep_alive_renders_without_a_script_error(store):
+    # Voilà writes a heartbeat script into the page every 10 s while a cell runs; the dashboard template
+    # must take it, or every slow dashboard fails its check with a script error in the thumbnail's browser.
+    item = _submit(store, "import time\ntime.sleep(12)\nprint('slow but fine')")
+    results = asyncio.run(Checks(store).run(item["id"]))
+    assert results["execution"]["ok"], results
+    assert results["voila"]["ok"] and results["voila"]["page_errors"] == 0, results["voila"]

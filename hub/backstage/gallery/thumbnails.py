@@ -51,9 +51,11 @@ class Thumbnails(LoggingConfigurable):
 
     width = Int(1200, help="Viewport width in CSS pixels. Example: --Thumbnails.width=1024").tag(config=True)
     height = Int(750, help="Viewport height in CSS pixels. Example: --Thumbnails.height=640").tag(config=True)
-    timeout = Float(60, help="Seconds allowed for the page to render. Example: --Thumbnails.timeout=30").tag(
-        config=True
-    )
+    timeout = Float(
+        120,
+        help="""Seconds allowed for the page to render (measured: a widget dashboard took over 60 s to load with a
+        load average of 20 on a 2-core machine). Example: --Thumbnails.timeout=60""",
+    ).tag(config=True)
     run_as = Unicode(
         None, allow_none=True,
         help="Deprecated and ignored: Chromium runs as the check's own account. Example: --Sandbox.check_user_prefix=bkcheck-",
