@@ -16,6 +16,7 @@ import importlib
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -167,5 +168,5 @@ def create_app(argv: list[str] | None = None, **config) -> CommonsApp:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(argv)
+    app = create_app(sys.argv[1:] if argv is None else argv)  # the hub passes --CommonsApp.public=...
     asyncio.run(app.start_async())

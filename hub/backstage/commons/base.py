@@ -18,6 +18,8 @@ class CommonsMixin:
     """Reading is public while ``CommonsApp.public`` holds; otherwise every request needs a signed-in person."""
 
     service_title = "the commons"
+    #: answers anonymous visitors even in a closed lab (the sign-in bounce itself)
+    open_when_closed = False
 
     @property
     def commons(self):
@@ -29,7 +31,7 @@ class CommonsMixin:
 
     async def prepare(self):
         await super().prepare()
-        if not self.commons.public and not self.current_user:
+        if not self.commons.public and not self.current_user and not self.open_when_closed:
             self.refuse_anonymous()
 
     def refuse_anonymous(self):

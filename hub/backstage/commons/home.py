@@ -23,6 +23,8 @@ class HomePage(CommonsPageHandler):
 class SignInPage(CommonsPageHandler):
     """Sends an anonymous visitor through the hub's sign-in, then back to ``next`` in the commons."""
 
+    open_when_closed = True
+
     @web.authenticated
     def get(self):
         target = self.get_argument("next", "")
