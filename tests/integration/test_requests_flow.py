@@ -222,10 +222,6 @@ def test_figures_count_overdue_answers_and_publishers(rlab):
     assert any(p["publisher"].startswith("Office for National Statistics") for p in figures["by_publisher"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "commons.public: false has no effect yet: backstage.commons.app.main() builds the app with "
-    "create_app(None), whose parse_command_line([]) drops the --CommonsApp.public=False the hub passes "
-    "(fix: create_app(sys.argv[1:] if argv is None else argv)); remove this mark with that fix"))
 def test_a_closed_commons_shows_requests_only_to_signed_in_people(tmp_path):
     prefix = f"t{secrets.token_hex(2)}-"
     try:
