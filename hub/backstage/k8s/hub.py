@@ -48,7 +48,7 @@ _LAB_TRAITS = ("authenticator_class", "custom_scopes", "load_groups", "authentic
                # <name>--service.<domain>; needs a wildcard DNS name and certificate (hub/k8s/README.md)
                "subdomain_host", "public_url", "cookie_host_prefix_enabled")
 # Spawner traits about how a server behaves, not where it runs (e.g. how soon a revoked share stops working).
-_LAB_SPAWNER_TRAITS = ("args", "disable_user_config")
+_LAB_SPAWNER_TRAITS = ("args", "disable_user_config", "server_token_scopes")
 # What the local configuration sets that the chart decides on Kubernetes (and where), by section and
 # trait. A trait that is neither taken by apply_lab_config nor listed here fails a unit test, so that
 # a new setting of the local lab gets a decision for Kubernetes.
@@ -67,6 +67,7 @@ CHART_DECIDES = {
     "Spawner.default_url": "singleuser.defaultUrl",
     "Spawner.mem_limit": "singleuser.memory.limit",
     "Spawner.env_keep": "singleuser.extraEnv",
+    "Spawner.environment": "singleuser.extraEnv (BACKSTAGE_GALLERY_API: apply_lab_config, the gallery's Service)",
     "Spawner.http_timeout": "singleuser.startTimeout (image pulls take longer)",
     "Spawner.start_timeout": "singleuser.startTimeout (image pulls take longer)",
 }
@@ -246,6 +247,10 @@ def apply_lab_config(c, lab, *, settings: dict, environ: dict) -> None:
         # own pod, so the hub always routes to it.
         lab_services.append(gallery_service(settings))
     hub.services = _services(list(hub.get("services", [])), lab_services, environ)
+    gallery = next((s for s in hub.services if s["name"] == roles.GALLERY_SERVICE), None)
+    if gallery is not None:  # where a notebook cell submits (backstage.gallery.client): the gallery's Service
+        c.Spawner.environment = {**c.get("Spawner", {}).get("environment", {}),
+                                 "BACKSTAGE_GALLERY_API": f"{gallery['url']}/services/{roles.GALLERY_SERVICE}/api/"}
     hub.template_paths = list(lab_hub.get("template_paths", [])) + [
         p for p in hub.get("template_paths", []) if p not in lab_hub.get("template_paths", [])]
     hub.template_vars = {**lab_hub.get("template_vars", {}), **hub.get("template_vars", {})}
