@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 from backstage.chromium import CHROMIUM, CHROMIUM_ARGS
+from backstage_testing.maps import FITTED, MEASURE, check_fits, inside
 
 import govdata
 from govdata import maps
@@ -131,29 +132,6 @@ def test_map_coordinates_keep_five_decimals_by_default_and_full_precision_on_req
     assert len(small) < 0.75 * len(full)
 
 
-_MEASURE = """() => {
-  const box = e => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
-  const paths = [...document.querySelectorAll("path.leaflet-interactive")].map(box);
-  const drawn = {l: Math.min(...paths.map(p => p.l)), t: Math.min(...paths.map(p => p.t)),
-                 r: Math.max(...paths.map(p => p.r)), b: Math.max(...paths.map(p => p.b))};
-  const map = Object.values(window).find(v => v && v._container && v.getBounds && v.govdataBounds);
-  return {container: box(document.querySelector(".leaflet-container")), drawn,
-          credits: box(document.querySelector(".govdata-credits")),
-          page: {l: 0, t: 0, r: innerWidth, b: innerHeight},
-          contains: map.getBounds().contains(map.govdataBounds),
-          text: document.body.innerText};
-}"""
-
-
-def _inside(inner, outer, slack=1.0):
-    return (inner["l"] >= outer["l"] - slack and inner["t"] >= outer["t"] - slack
-            and inner["r"] <= outer["r"] + slack and inner["b"] <= outer["b"] + slack)
-
-
-def _overlap(a, b):
-    return a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]
-
-
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
                          ids=["desktop", "phone"])
 def test_the_whole_country_fits_in_the_notebook_frame_with_the_credits_once_and_under_it(imd_map_data, tmp_path,
@@ -175,15 +153,13 @@ def test_the_whole_country_fits_in_the_notebook_frame_with_the_credits_once_and_
             frame = page.frame_locator("iframe")
             frame.locator("path.leaflet-interactive").first.wait_for(timeout=15000)
             iframe = page.locator("iframe").bounding_box()
-            inner = next(f for f in page.frames if f != page.main_frame).evaluate(_MEASURE)
+            frame = page.locator("iframe").element_handle().content_frame()
+            frame.wait_for_function(FITTED, timeout=15000)
+            inner = frame.evaluate(MEASURE)
         finally:
             browser.close()
     assert blocked == []
-    assert inner["contains"], "the map's view holds the data's bounds"
-    assert _inside(inner["drawn"], inner["container"]), (inner["drawn"], inner["container"])
-    assert not _overlap(inner["credits"], inner["drawn"]), "the credits are not over the map"
-    assert not _overlap(inner["credits"], inner["container"])
-    assert inner["page"]["b"] - inner["credits"]["b"] < 40, "no empty space under the credits"
+    check_fits(inner)
     assert iframe["x"] >= 0 and iframe["x"] + iframe["width"] <= viewport["width"]  # the frame fits the screen
     assert inner["text"].count("Contains MHCLG English Indices of Deprivation 2019 data") == 1
 
@@ -206,14 +182,10 @@ def test_the_saved_map_fills_the_window_and_refits_when_it_is_resized(imd_map_da
             page.set_viewport_size(viewport)  # a window resized, a phone turned
             page.wait_for_function("""() => { const c = document.querySelector('.leaflet-container')
                 .getBoundingClientRect(); return Math.abs(c.width - (innerWidth)) < 2; }""", timeout=15000)
-            # the ResizeObserver's refit runs after layout: poll for it to a deadline
-            page.wait_for_function("""() => Object.values(window).some(v => v && v.govdataBounds
-                && v.getBounds().contains(v.govdataBounds))""", timeout=15000)
-            inner = page.evaluate(_MEASURE)
+            page.wait_for_function(FITTED, timeout=15000)  # the refit runs after layout: poll to a deadline
+            inner = page.evaluate(MEASURE)
         finally:
             browser.close()
-    assert inner["contains"]
-    assert _inside(inner["drawn"], inner["container"]) and _inside(inner["container"], inner["page"])
-    assert not _overlap(inner["credits"], inner["container"])
-    assert inner["page"]["b"] - inner["credits"]["b"] < 40
+    check_fits(inner)
+    assert inside(inner["container"], inner["page"])
     assert "Map tiles: Local tiles" in inner["text"] and inner["text"].count("Local tiles") == 1

@@ -1,0 +1,86 @@
+"""The participant's journey, map part, in Chromium, through the pages only (issue 10).
+
+Signed in on the form, the participant lands in their lab, opens the first-map notebook from the file
+browser, runs it with Run > Run All Cells, and sees the whole map in the window with the credits under it,
+not over it: on a desktop and on a phone-sized window (390 x 844). Measured with the DOM: Leaflet's
+container, the drawn polygons' extent and the credits box.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+import pytest
+from backstage_testing.maps import FITTED, MEASURE, check_fits, inside
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+MAP = "iframe[title^='Map:']"
+
+
+def _the_map_is_wholly_visible(page, viewport):
+    frame_element = page.locator(MAP).first
+    frame_element.scroll_into_view_if_needed()
+    inner_frame = frame_element.element_handle().content_frame()
+    inner_frame.wait_for_function(FITTED, timeout=60_000)  # fitted to its box, after any resize, every council drawn
+    frame_element.evaluate("e => e.scrollIntoView({block: 'center'})")  # the person scrolls to the map
+    inner_frame.wait_for_function(FITTED, timeout=60_000)
+    outer = frame_element.bounding_box()
+    measured = inner_frame.evaluate(MEASURE)
+    window = {"l": 0, "t": 0, "r": viewport["width"], "b": viewport["height"]}
+    frame_box = {"l": outer["x"], "t": outer["y"], "r": outer["x"] + outer["width"], "b": outer["y"] + outer["height"]}
+    assert inside(frame_box, window), f"the map's frame {frame_box} is not wholly in the window {window}"
+    assert measured["polygons"] == 374, "every council is drawn"
+    assert measured["text"].count("Contains OS data") == 1, "the credits are shown once"
+    check_fits(measured)
+
+
+def _go_to_my_lab(page, timeout: float = 240):
+    deadline = time.monotonic() + timeout
+    steps = [page.get_by_role("link", name="My lab", exact=True),
+             page.get_by_role("button", name=re.compile(r"^(Start My Server|My Server|Launch Server)$"))]
+    while not page.locator(".jp-DirListing-content").is_visible():
+        assert time.monotonic() < deadline, f"no JupyterLab after {timeout} s; at {page.url}"
+        for step in steps:
+            if step.first.is_visible():
+                step.first.click()
+                break
+        page.wait_for_timeout(1000)  # poll: the lab's page is loading or the server is starting
+
+
+def test_a_participant_runs_the_first_map_and_sees_the_whole_map_on_desktop_and_phone(lab, new_context):
+    session = lab.create_user(f"ada{secrets.token_hex(2)}", groups=("participants",))
+    ada = {"name": session.username, "password": session.password}
+    page = new_context().pages[0]
+    page.goto(lab.url)
+    if not page.get_by_label("Username:").is_visible():  # a front page first: its "Sign in" leads to the form
+        page.get_by_role("link", name=re.compile(r"sign in", re.I)).first.click()
+    page.get_by_label("Username:").fill(ada["name"])
+    page.get_by_label("Password:", exact=True).fill(ada["password"])
+    page.get_by_role("button", name="Sign in").click()
+
+    # to their lab (from wherever signing in lands: "My lab", then "Start My Server" if it is not running)
+    _go_to_my_lab(page)
+    # opens the first-map notebook from the file browser, as a person does
+    listing = page.locator(".jp-DirListing-content")
+    if not listing.get_by_text("02-first-map.ipynb", exact=True).count():
+        listing.get_by_text("notebooks", exact=True).dblclick()
+    listing.get_by_text("02-first-map.ipynb", exact=True).dblclick()
+    page.get_by_role("tab", name=re.compile(r"02-first-map\.ipynb")).wait_for()
+    panel = page.locator(".jp-NotebookPanel:visible")
+    panel.get_by_role("heading", name="Your first map").wait_for(timeout=60_000)
+
+    # Run > Run All Cells
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+    panel.locator(MAP).first.wait_for(timeout=300_000)
+
+    desktop = page.viewport_size
+    _the_map_is_wholly_visible(page, desktop)
+    phone = {"width": 390, "height": 844}
+    page.set_viewport_size(phone)
+    # on a phone-sized window the file browser takes most of it: tap its tab to fold it away, as a person does
+    page.get_by_role("tab", name=re.compile(r"^File Browser")).click()
+    _the_map_is_wholly_visible(page, phone)
