@@ -174,6 +174,21 @@ def test_bad_signups_are_refused_clearly_and_nothing_is_saved(lab, people, usern
         assert login_error(lab, username.strip().lower(), password)[0] == 403
 
 
+def test_a_signup_cannot_claim_an_account_made_without_one(lab, people):
+    # the admin made an account (no sign-up of its own); a stranger's sign-up may not claim it
+    assert lab.api("POST", "/users/hubmade").status_code == 201
+    r = sign_up(lab, "hubmade", "strangers-password")
+    assert r.status_code == 400 and "already taken" in r.text
+    # nor may a sign-up made before the account was created be approved onto it
+    assert sign_up(lab, "hubearly", "strangers-password").status_code == 200
+    assert lab.api("POST", "/users/hubearly").status_code == 201
+    organiser = people["hubolu"]
+    r = organiser.post(f"{lab.url}/hub/signups", timeout=30,
+                       data={"action": "approve", "username": "hubearly", "_xsrf": lab.xsrf(organiser)})
+    assert r.status_code == 409 and "reject it" in r.text
+    assert login_error(lab, "hubearly", "strangers-password")[0] == 403
+
+
 def test_duplicate_signup_keeps_the_first_password(lab):
     assert sign_up(lab, "hubdup", "first-password").status_code == 200
     r = sign_up(lab, "hubdup", "second-password")

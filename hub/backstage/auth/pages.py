@@ -52,6 +52,10 @@ class SignupHandler(BaseHandler):
         if len(form["name"]) > 200 or len(form["email"]) > 200:
             errors.append("the name and email may be at most 200 characters each")
             form["name"], form["email"] = form["name"][:200], form["email"][:200]
+        if not errors and orm.User.find(self.db, name=form["username"]) is not None:
+            # an account the admin or an enrolment made (no sign-up of its own): never let a stranger's
+            # sign-up claim it, even waiting for approval
+            errors.append(f"the username {form['username']!r} is already taken: choose another")
         if not errors:
             open_signup = self.authenticator.open_signup
             try:
@@ -117,9 +121,15 @@ class SignupsHandler(BaseHandler):
             return
         if action == "approve":
             person = store.get(username)
-            if person is None or person.approved or not store.approve(username):
+            if person is None or person.approved:
                 await self._render(f"There is no waiting sign-up named {username!r}.", 404, error=True)
                 return
+            if orm.User.find(self.db, name=username) is not None:
+                await self._render(
+                    f"An account named {username!r} already exists (made by the admin or an enrolment), so this "
+                    "sign-up is someone else's claim to it: reject it.", 409, error=True)
+                return
+            store.approve(username)
         else:
             person = store.get(username)
             if (person is None or not person.approved) and orm.User.find(self.db, name=username) is None:
