@@ -58,8 +58,10 @@ class HubMembershipMixin(Authenticator):
     )
     free_failures_per_address = Integer(
         100, config=True,
-        help="Failed sign-ins from one address within 15 minutes before it must wait (a hack-day room may "
-             "share one address). Example: c.SignupAuthenticator.free_failures_per_address = 300",
+        help="Failed sign-ins from one address within 15 minutes before it must wait (1 s, doubling, up to "
+             "1 min; a hack-day room may share one address). Behind a reverse proxy, set "
+             "c.JupyterHub.trusted_downstream_ips to its address, or every visitor shares the proxy's. "
+             "Example: c.SignupAuthenticator.free_failures_per_address = 300",
     )
 
     @default("store_path")
@@ -80,8 +82,10 @@ class HubMembershipMixin(Authenticator):
     def throttles(self) -> tuple[Throttle, Throttle]:
         """(per name, per address)."""
         if self._throttles is None:
+            # an address waits at most a minute: a room behind one address (or a site behind a proxy
+            # without JupyterHub.trusted_downstream_ips) is never shut out for long by someone else
             self._throttles = (Throttle(free=self.free_failures_per_name),
-                               Throttle(free=self.free_failures_per_address))
+                               Throttle(free=self.free_failures_per_address, cap=60))
         return self._throttles
 
     def validate_username(self, username):
