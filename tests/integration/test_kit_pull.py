@@ -9,6 +9,7 @@ import subprocess
 import time
 import zipfile
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -71,7 +72,8 @@ def test_the_nbgitpuller_link_pulls_the_kit_into_a_participants_home(lab, repo, 
             context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path="/usr/bin/chromium",
                                                            args=CHROMIUM_ARGS, headless=True)
             try:
-                context.add_cookies([{"name": c.name, "value": c.value, "domain": "127.0.0.1", "path": c.path}
+                context.add_cookies([{"name": c.name, "value": c.value, "domain": urlparse(lab.url).hostname,
+                                      "path": c.path}
                                      for c in session.cookies])
                 page = context.new_page()
                 page.goto(link)
