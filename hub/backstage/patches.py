@@ -23,6 +23,9 @@ Two more, for one origin per person (``JupyterHub.subdomain_host``, see ``backst
   jar keeps it as a domain cookie it never sends back to ``localhost``, which breaks the XSRF check
   of every scripted sign-in. :func:`_host_only_cookies_on_one_label_domains` leaves ``Domain`` out
   there, so every client does what Chromium does (and no ``*.localhost`` server gets the cookie).
+- A service's old address on the hub's host (``http://localhost:8000/services/gallery/...``, from a
+  bookmark or a printed hand-out) led to a 404: :func:`_service_paths_on_the_hub_go_to_the_service`
+  redirects it to the service's own host, same path and query.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def apply() -> None:
     _service_href_with_port()
     _hub_only_on_its_own_host()
     _host_only_cookies_on_one_label_domains()
+    _service_paths_on_the_hub_go_to_the_service()
 
 
 def foreign_subdomain(request_host: str, domain: str) -> bool:
@@ -86,6 +90,27 @@ def _hub_only_on_its_own_host() -> None:
 
     prepare._backstage_own_host = True
     BaseHandler.prepare = prepare
+
+
+def _service_paths_on_the_hub_go_to_the_service() -> None:
+    from jupyterhub.handlers.base import PrefixRedirectHandler
+
+    if getattr(PrefixRedirectHandler.get, "_backstage_services", False):
+        return
+    original = PrefixRedirectHandler.get
+
+    def get(self):
+        prefix = self.base_url + "services/"
+        if self.subdomain_host and self.request.path.startswith(prefix):
+            name = self.request.path[len(prefix):].split("/", 1)[0]
+            service = self.services.get(name)
+            if service is not None and service.host:
+                self.redirect(service.host + self.request.uri, permanent=False)
+                return None
+        return original(self)
+
+    get._backstage_services = True
+    PrefixRedirectHandler.get = get
 
 
 def _host_only_cookies_on_one_label_domains() -> None:

@@ -163,3 +163,10 @@ def test_the_hub_answers_only_on_its_own_host(lab, people, tokens):
                       headers={"Cookie": cookies, "X-XSRFToken": lab.xsrf(admin)}, allow_redirects=False)
     assert r.status_code == 403, r.status_code
     assert len(lab.api("GET", "/users/admin/tokens").json()["api_tokens"]) == before
+
+
+def test_a_services_old_address_on_the_hub_leads_to_its_own_host(lab):
+    r = requests.get(f"{lab.url}/services/share/?x=1", allow_redirects=False, timeout=30)
+    assert r.status_code == 302 and r.headers["Location"] == f"{lab.service_url('share')}?x=1"
+    r = requests.get(f"{lab.url}/services/no-such-service/", allow_redirects=True, timeout=30)
+    assert r.status_code == 404 and urlparse(r.url).hostname == "localhost"
