@@ -100,3 +100,17 @@ def test_enrolling_a_name_with_a_pending_signup_is_refused(lab, tokens):
     assert lab.api("GET", "/groups/event-hubhijack").status_code == 404
     code, message = login_error(lab, "hubhijack", "strangers-password")
     assert code == 403 and "waiting for approval" in message
+
+
+def test_enrolling_an_account_with_a_role_is_refused(lab, tokens):
+    """An account the admin made with a role (no sign-up, so no password of ours): enrolling it would
+    hand the organiser a fresh password for it."""
+    assert lab.api("POST", "/users/hubboss", json={"admin": True}).status_code == 201
+    assert lab.api("POST", "/users/hubjudge").status_code == 201
+    assert lab.api("POST", "/groups/reviewers/users", json={"users": ["hubjudge"]}).status_code == 200
+    body = {"group": "event-hubboss", "attendees": [{"username": "hubboss"}, {"username": "hubjudge"}]}
+    r = enrol(lab, tokens["hubolu"], body)
+    assert r.status_code == 400, r.text
+    assert [(e["index"], e["username"]) for e in r.json()["errors"]] == [(0, "hubboss"), (1, "hubjudge")]
+    assert "already has an account with a role" in r.json()["errors"][0]["reason"]
+    assert "password" not in r.json() and lab.api("GET", "/groups/event-hubboss").status_code == 404

@@ -80,6 +80,7 @@ class EnrolAPIHandler(APIHandler):
             errors = [{"index": None, "reason": "the body is not valid JSON"}]
         else:
             group_name, people, errors = check_enrolment(body)
+            errors += self._accounts_with_a_role(people)
         if errors:
             self.set_status(400)
             self.finish({"status": 400, "message": "Nothing was enrolled: fix these entries and retry.",
@@ -112,6 +113,24 @@ class EnrolAPIHandler(APIHandler):
             "created": [{"username": u, "password": p} for u, p in created_passwords.items()],
             "existing": [u for u, _, _ in people if u not in created_passwords],
         })
+
+    def _accounts_with_a_role(self, people) -> list[dict]:
+        """Entries naming an account with a role (admin, or a group beyond the event's) that has no
+        sign-up: enrolling would hand the organiser a fresh password for it."""
+        from backstage.auth.event import is_event_group
+
+        errors = []
+        for index, (username, _, _) in enumerate(people):
+            user = orm.User.find(self.db, name=username)
+            if user is None or self.authenticator.store.get(username) is not None:
+                continue
+            if user.admin or username in self.authenticator.admin_users or any(
+                    not is_event_group(g.name) for g in user.groups):
+                errors.append({"index": index, "username": username,
+                               "reason": f"{username!r} already has an account with a role and no password of "
+                                         "ours: enrolling it would give you its password. Enrol another name, or "
+                                         "ask the admin."})
+        return errors
 
     def _group(self, name: str) -> orm.Group:
         group = orm.Group.find(self.db, name)
