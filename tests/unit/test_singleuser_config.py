@@ -54,6 +54,8 @@ def test_written_files_are_readable_by_every_person_and_rewritten_only_on_change
         config_dir = write_lab_config(tmp_path / "singleuser", {"Dashboard gallery": GALLERY})
     finally:
         os.umask(old)
+    assert json.loads((config_dir / "labconfig" / "page_config.json").read_text()) == {
+        "buildAvailable": False, "buildCheck": False}  # no build check (node, twice) at each page
     server_file = config_dir / "jupyter_server_config.json"
     overrides_file = tmp_path / "singleuser" / "lab-settings" / "overrides.json"
     for path in (server_file, overrides_file):

@@ -5,6 +5,8 @@
 - ``jupyter/jupyter_server_config.json``: the spawner puts ``jupyter/`` on ``JUPYTER_CONFIG_PATH``,
   ahead of the environment's own config, so it decides which server extensions load (see
   :data:`SERVER_EXTENSIONS`) and sets JupyterLab's options;
+- ``jupyter/labconfig/page_config.json``: no build check (each lab page asked the server whether
+  JupyterLab needs a rebuild, which ran ``node`` twice, ~0.5 s of CPU, for a build nobody makes);
 - ``lab-settings/overrides.json``: JupyterLab's settings defaults (``LabApp.app_settings_dir``):
   no news, no update check, no extension manager, and a "Backstage" menu with ``links``.
 
@@ -20,7 +22,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["MENU_ID", "SERVER_EXTENSIONS", "lab_overrides", "server_config", "write_lab_config"]
+__all__ = ["MENU_ID", "PAGE_CONFIG", "SERVER_EXTENSIONS", "lab_overrides", "server_config", "write_lab_config"]
 
 # True: loaded; False: installed in the environment but not loaded in a person's server.
 SERVER_EXTENSIONS = {
@@ -36,6 +38,7 @@ SERVER_EXTENSIONS = {
 }
 
 MENU_ID = "jp-mainmenu-backstage"
+PAGE_CONFIG = {"buildAvailable": False, "buildCheck": False}
 
 
 def server_config(app_settings_dir: str | os.PathLike) -> dict:
@@ -100,4 +103,5 @@ def write_lab_config(folder: str | os.PathLike, links: dict[str, str]) -> Path:
     _write_readable(settings_dir / "overrides.json", lab_overrides(links))
     config_dir = folder / "jupyter"
     _write_readable(config_dir / "jupyter_server_config.json", server_config(settings_dir))
+    _write_readable(config_dir / "labconfig" / "page_config.json", PAGE_CONFIG)
     return config_dir
