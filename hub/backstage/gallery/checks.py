@@ -85,6 +85,7 @@ class Checks(LoggingConfigurable):
 
     async def stop(self) -> None:
         """Cancel running checks (their kernels and Voilà are stopped); they resume at the next start."""
+        await asyncio.to_thread(self.sandbox.kill_live)  # at once: the lab may not wait for the rest
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

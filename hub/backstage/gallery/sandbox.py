@@ -113,7 +113,7 @@ class Sandbox(LoggingConfigurable):
         """*owner* names the gallery (its store folder): only its own leftover accounts are ever deleted."""
         super().__init__(**kwargs)
         self._mark = f"{MARK} check {hashlib.sha256(owner.encode()).hexdigest()[:12]}"
-        self._live: set[str] = set()  # accounts of checks running now in this process: never leftovers
+        self._live: dict[str, RunAs | None] = {}  # accounts of checks running now in this process: never leftovers
 
     @property
     def isolated(self) -> bool:
@@ -146,14 +146,15 @@ class Sandbox(LoggingConfigurable):
             account = CheckAccount(current_user(), work, throwaway=False)
         else:
             name = f"{self.check_user_prefix}{secrets.token_hex(6)}"
-            self._live.add(name)  # before it exists: a scan for leftovers running meanwhile must skip it
+            self._live[name] = None  # before it exists: a scan for leftovers running meanwhile must skip it
             try:
                 entry = _useradd(name, str(work / "home"), self._mark)
             except BaseException:
-                self._live.discard(name)
+                self._live.pop(name, None)
                 shutil.rmtree(work, ignore_errors=True)
                 raise
             account = CheckAccount(RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid), work, throwaway=True)
+            self._live[name] = account.run_as
             account.run_as.share_read(work)
         private_home(account.home, account.run_as)
         for folder in (account.tmp, account.out):
@@ -169,8 +170,16 @@ class Sandbox(LoggingConfigurable):
         shutil.rmtree(account.work, ignore_errors=True)
         if account.throwaway:
             _userdel(account.run_as.name)
-            self._live.discard(account.run_as.name)
+            self._live.pop(account.run_as.name, None)
             log.info("check account %s (uid %d) deleted", account.run_as.name, account.run_as.uid)
+
+    def kill_live(self) -> None:
+        """Kill every process of the checks running now (first thing when the gallery stops: their accounts
+        are deleted next, and if the gallery is killed before that, at its next start)."""
+        for run_as in list(self._live.values()):
+            if run_as is not None:
+                with contextlib.suppress(RuntimeError):
+                    kill_every_process_of(run_as)
 
     def remove_leftovers(self) -> list[str]:
         """Delete this gallery's check accounts left by a crash (and all their processes and files).
