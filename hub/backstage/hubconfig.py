@@ -27,6 +27,7 @@ _AUTHENTICATORS = {
     "signup": "backstage.auth.SignupAuthenticator",
     "open-signup": "backstage.auth.SignupAuthenticator",
     "shared-password": "backstage.auth.EventPasswordAuthenticator",
+    "oidc": "backstage.auth.oidc.OIDCAuthenticator",
 }
 
 
@@ -46,6 +47,27 @@ def front_door(handler) -> str:
 
 def _proxy_command(settings: dict) -> list[str]:
     return settings.get("proxy_command") or [str(REPO / "node_modules" / ".bin" / "configurable-http-proxy")]
+
+
+def _oidc(c: Config, settings: dict, store: str) -> None:
+    """GOV.UK One Login (contract 9): ``backstage.auth.oidc.OIDCAuthenticator`` from ``auth``."""
+    auth, state = settings["auth"], Path(settings["state_dir"])
+    oidc = c.OIDCAuthenticator
+    oidc.issuer = auth["issuer"]
+    oidc.client_id = auth["client_id"]
+    oidc.oauth_callback_url = urls.hub_origin(settings) + "/hub/oauth_callback"
+    oidc.token_auth_method = auth.get("token_auth", "private_key_jwt")
+    if auth.get("private_key"):
+        oidc.private_key_path = str(state / auth["private_key"])  # a relative path is in the state folder
+    if auth.get("client_secret"):
+        oidc.client_secret = auth["client_secret"]
+    oidc.vtr = auth.get("vtr", ["Cl.Cm"])
+    oidc.scope = auth.get("scopes", ["openid", "email"])
+    oidc.ui_locales = auth.get("ui_locales", "en")
+    oidc.new_people = auth.get("new_people", "participant")
+    oidc.login_service = auth.get("service_name", "GOV.UK One Login")
+    oidc.store_path = store
+    oidc.people_path = str(state / "oidc-people.sqlite")
 
 
 def build_config(settings: dict) -> Config:
@@ -110,6 +132,8 @@ def build_config(settings: dict) -> Config:
     elif mode == "shared-password":
         c.EventPasswordAuthenticator.store_path = store
         c.EventPasswordAuthenticator.user_password = auth["event_password"]
+    elif mode == "oidc":
+        _oidc(c, settings, store)
 
     # groups, roles, custom scopes (contract 2)
     c.JupyterHub.custom_scopes = roles.CUSTOM_SCOPES

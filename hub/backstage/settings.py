@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULTS", "SCHEMA", "SettingsError", "load_settings", "settings_path", "validate_settings"]
 
-AUTH_MODES = ("signup", "open-signup", "shared-password", "oauthenticator")
+AUTH_MODES = ("signup", "open-signup", "shared-password", "oauthenticator", "oidc")
+OIDC_REQUIRED = ("issuer", "client_id")
 
 DEFAULTS: dict = {
     "state_dir": ".backstage",
@@ -64,6 +65,19 @@ SCHEMA: dict = {
                 "event_password": {"type": ["string", "null"], "minLength": 8},
                 "authenticator_class": {"type": ["string", "null"]},
                 "min_password_length": {"type": "integer", "minimum": 8},
+                # mode oidc (GOV.UK One Login, backstage.auth.oidc): contract 9
+                "issuer": {"type": "string", "pattern": "^https?://[^\\s]+$",
+                           "description": "e.g. https://oidc.account.gov.uk/"},
+                "client_id": {"type": "string", "minLength": 1},
+                "private_key": {"type": "string", "minLength": 1, "description": "path to the site's PEM private key"},
+                "token_auth": {"enum": ["private_key_jwt", "client_secret_post"]},
+                "client_secret": {"type": "string", "minLength": 1},
+                "vtr": {"type": "array", "minItems": 1,
+                        "items": {"type": "string", "pattern": "^(P[0-2]\\.)?Cl(\\.Cm)?$"}},
+                "scopes": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9_:.-]+$"}},
+                "ui_locales": {"type": "string", "pattern": "^[A-Za-z -]*$"},
+                "new_people": {"enum": ["participant", "approval"]},
+                "service_name": {"type": "string", "minLength": 1, "maxLength": 60},
             },
         },
         "admin_users": {"type": "array", "items": {"type": "string"}},
@@ -162,7 +176,28 @@ def validate_settings(settings: dict, source: str = "settings") -> dict:
     if auth.get("mode") == "oauthenticator" and not auth.get("authenticator_class"):
         raise SettingsError(f"{source}: auth.mode is 'oauthenticator' but auth.authenticator_class is not set: "
                             "set it to e.g. 'oauthenticator.generic.GenericOAuthenticator'.")
+    if auth.get("mode") == "oidc":
+        _check_oidc(auth, source)
     return settings
+
+
+def _check_oidc(auth: dict, source: str) -> None:
+    missing = [key for key in OIDC_REQUIRED if not auth.get(key)]
+    if missing:
+        raise SettingsError(f"{source}: auth.mode is 'oidc' but auth.{missing[0]} is not set: set "
+                            + ", ".join(f"auth.{k}" for k in missing) + " to what you registered with the provider "
+                            "(e.g. issuer: https://oidc.account.gov.uk/).")
+    method = auth.get("token_auth", "private_key_jwt")
+    if method == "private_key_jwt" and not auth.get("private_key"):
+        raise SettingsError(f"{source}: auth.mode is 'oidc' but auth.private_key is not set: set it to the path of "
+                            "the site's PEM private key (make one with 'openssl genpkey -algorithm RSA -pkeyopt "
+                            "rsa_keygen_bits:2048 -out oidc-private.pem' and register its public key).")
+    if method == "client_secret_post" and not auth.get("client_secret"):
+        raise SettingsError(f"{source}: auth.token_auth is 'client_secret_post' but auth.client_secret is not set: "
+                            "set it, or use token_auth: private_key_jwt with auth.private_key.")
+    if "openid" not in auth.get("scopes", ["openid"]):
+        raise SettingsError(f"{source}: auth.scopes must include 'openid' (got {auth['scopes']!r}): "
+                            "use e.g. [openid, email].")
 
 
 def settings_path(state_dir: str | os.PathLike) -> Path:
