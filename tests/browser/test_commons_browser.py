@@ -78,6 +78,9 @@ def test_challenge_idea_vote_and_official_responses_through_the_pages(lab, peopl
     no_serious_violations(anonymous)
     anonymous.get_by_role("link", name="House rules").click()
     no_serious_violations(anonymous)
+    anonymous.get_by_role("link", name="Challenges", exact=True).click()
+    assert anonymous.get_by_role("link", name="Safer routes to school").is_visible()
+    no_serious_violations(anonymous)
 
     participant = new_context().new_page()
     sign_in_from_the_commons(participant, lab, people["participant"])
@@ -155,4 +158,10 @@ def test_the_pages_work_with_javascript_off_and_moderation_pages_pass_axe(lab, p
     assert page.get_by_role("button", name="Vote for this idea").count() == 0
     page.goto(lab.service_url("commons") + "no-such-page")
     assert page.get_by_role("heading", name="Page not found").is_visible()
+    organiser.goto(lab.service_url("commons") + "no-such-page")  # axe needs JavaScript: checked with it on
     no_serious_violations(organiser)
+    anonymous = new_context(java_script_enabled=False).new_page()  # the front door with JavaScript off
+    anonymous.goto(lab.url + "/")
+    assert anonymous.get_by_role("heading", name="Show us a better way").is_visible()
+    anonymous.get_by_role("link", name="Quieter streets").first.click()
+    assert anonymous.get_by_role("heading", name="Quieter streets").is_visible()

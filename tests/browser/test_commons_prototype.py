@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 import requests
+from backstage_testing.browser import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -44,6 +45,7 @@ def test_start_a_prototype_then_its_dashboard_is_listed_on_the_idea(lab, new_con
     assert requests.get(lab.hub_api + f"/users/{author}", headers=auth(author_token), timeout=30).json()["servers"] == {}
     page.get_by_role("button", name="Start a prototype").click()
     page.get_by_role("heading", name="Your notebook is ready").wait_for(timeout=120_000)
+    assert not axe_violations(page)
     page.get_by_role("link", name="Open the notebook in my lab").click()
     page.wait_for_url(lambda url: f"/user/{author}/lab/tree/prototypes/idea-{idea}.ipynb" in url, timeout=120_000)
 

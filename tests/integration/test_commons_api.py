@@ -142,6 +142,13 @@ def test_hostile_challenges_are_refused_with_the_cause_and_nothing_is_stored(lab
     assert len(call(lab, "GET", "api/challenges").json()["challenges"]) == before
 
 
+def test_a_one_megabyte_idea_title_is_refused_and_nothing_is_stored(lab, people):
+    cid = new_challenge(lab, people)["id"]
+    r = call(lab, "POST", f"api/challenges/{cid}/ideas", people["participant"], json={"title": "x" * (1 << 20), "summary": "s"})
+    assert r.status_code == 400 and "shorten it to 200" in r.json()["error"]
+    assert call(lab, "GET", f"api/challenges/{cid}").json()["ideas"] == []
+
+
 def test_a_closed_challenge_refuses_ideas_and_votes_with_409(lab, people):
     cid = new_challenge(lab, people)["id"]
     iid = new_idea(lab, people, cid)
