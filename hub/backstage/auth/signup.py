@@ -129,7 +129,7 @@ class HubMembershipMixin(Authenticator):
             who = f"the name {username!r}" if wait_name and username else "your address"
             wait = max(wait_name, wait_address)
             raise web.HTTPError(429, f"Too many failed sign-ins for {who}: wait {wait} second{'s' if wait > 1 else ''}, "
-                                     "then try again. Forgot your password? Ask an organiser to reset it.")
+                                     "then try again.")
         if len(password) > self.max_password_length:
             by_name.failed(name_key)
             by_address.failed(address)
