@@ -23,10 +23,10 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from tornado import web
 from traitlets import Bool, Unicode, default
-from traitlets.config import Application
 
-from backstage.roles import ANSWER_SCOPE, CHALLENGES_SCOPE
-from backstage.web import asset_routes, connect, make_jinja_env
+from backstage import urls
+from backstage.roles import ANSWER_SCOPE, CHALLENGES_SCOPE, GALLERY_SERVICE
+from backstage.web import HubServiceApp, asset_routes, connect, make_jinja_env
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -35,10 +35,11 @@ HERE = Path(__file__).resolve().parent
 FEATURES: tuple[str, ...] = ("home", "challenges", "pages", "moderation", "feeds", "prototype", "requests")
 
 
-class CommonsApp(Application):
+class CommonsApp(HubServiceApp):
     """Government Backstage commons: challenges, ideas, votes and data requests, open to read."""
 
     name = "backstage-commons"
+    service_name = "commons"
     description = __doc__
 
     public = Bool(
@@ -61,20 +62,6 @@ class CommonsApp(Application):
         "organisers",
         help="Group whose members see reports and hide ideas (admins too). Example: --CommonsApp.moderators_group=organisers",
     ).tag(config=True)
-
-    service_url = Unicode(
-        help="Where the commons listens (default: $JUPYTERHUB_SERVICE_URL). Example: http://127.0.0.1:10104/services/commons/",
-    ).tag(config=True)
-
-    @default("service_url")
-    def _default_service_url(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10104/services/commons/")
-
-    prefix = Unicode(help="URL prefix of the commons (default: $JUPYTERHUB_SERVICE_PREFIX).").tag(config=True)
-
-    @default("prefix")
-    def _default_prefix(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/commons/")
 
     state_dir = Unicode(
         help="""Folder of the commons' database (created 0700). Default: $BACKSTAGE_STATE/commons.
@@ -105,13 +92,18 @@ class CommonsApp(Application):
         return os.environ.get("BACKSTAGE_GALLERY_API_URL", "")
 
     gallery_url = Unicode(
-        help="""The gallery's public base URL, for links. Default: $BACKSTAGE_GALLERY_URL.
-        Example: https://gallery--service.lab.example.org/services/gallery/""",
+        help="""The gallery's public base URL, for links ('' when the lab has no gallery). Default:
+        $BACKSTAGE_GALLERY_URL, else where the proxy routes the gallery (its own origin with
+        $BACKSTAGE_SUBDOMAIN_HOST). Example: https://gallery--service.lab.example.org/services/gallery/""",
     ).tag(config=True)
 
     @default("gallery_url")
     def _default_gallery_url(self):
-        return os.environ.get("BACKSTAGE_GALLERY_URL", "")
+        if os.environ.get("BACKSTAGE_GALLERY_URL"):
+            return os.environ["BACKSTAGE_GALLERY_URL"]
+        if not self.gallery_api_url:
+            return ""
+        return urls.service_url(GALLERY_SERVICE, "", base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"))
 
     def init_store(self) -> None:
         root = Path(self.state_dir)
@@ -155,13 +147,7 @@ class CommonsApp(Application):
 
 def create_app(argv: list[str] | None = None, **config) -> CommonsApp:
     """Build a configured commons with its store open; *config* sets traits, e.g. ``CommonsApp={"public": False}``."""
-    app = CommonsApp()
-    app.load_config_file = lambda *a, **k: None
-    app.parse_command_line(argv or [])
-    for section, values in config.items():
-        for key, value in values.items():
-            app.config[section][key] = value
-    app.update_config(app.config)
+    app = CommonsApp.configured(argv, **config)
     app.init_store()
     return app
 

@@ -1,5 +1,6 @@
 """What the lab's web services (the commons, and the gallery as it moves over) share.
 
+- :mod:`.app`: the base of a managed service's app (where it listens, its prefix, building it from config);
 - :mod:`.auth`: a hub-OAuth base handler that resolves the viewer before every request and knows their scopes;
 - :mod:`.api`: JSON in, JSON out, errors as ``{"error": ..., "status": ...}``;
 - :mod:`.pages`: pages on GOV.UK Frontend (one layout, ``templates/base.html``), XSRF fields that render as HTML;
@@ -7,9 +8,10 @@
 """
 
 from .api import APIHandler
+from .app import HubServiceApp
 from .auth import HubUserHandler
 from .pages import PageHandler, asset_routes, make_jinja_env
 from .store import connect, transaction, write_durably
 
-__all__ = ["APIHandler", "HubUserHandler", "PageHandler", "asset_routes", "connect", "make_jinja_env",
+__all__ = ["APIHandler", "HubServiceApp", "HubUserHandler", "PageHandler", "asset_routes", "connect", "make_jinja_env",
            "transaction", "write_durably"]
