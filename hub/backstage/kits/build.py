@@ -70,7 +70,7 @@ def build_handout(kit: Kit, hub: str, out: Path, links: KitLinks | None = None, 
     ----------
     kit : Kit
     hub : str
-        The hub's public URL (for the nbgitpuller link).
+        The hub's public URL (for the lab link and the nbgitpuller link).
     out : pathlib.Path
         Folder to write into (created if missing). Files written: ``<kit>.zip``, ``<kit>-brief.html``,
         ``<kit>-brief.pdf``, ``links.txt`` and ``links.json``.
