@@ -77,7 +77,7 @@ class CommonsPageHandler(CommonsMixin, PageHandler):
         ns = super().page_namespace()
         p = self.commons.prefix
         hub = self.commons.hub_url
-        nav = [("Commons", p), ("Challenges", p + "challenges")]
+        nav = [("Commons", p), ("Challenges", p + "challenges"), ("Data requests", p + "requests")]
         if self.commons.gallery_url:
             nav.append(("Gallery", self.commons.gallery_url))
         if self.current_user:
