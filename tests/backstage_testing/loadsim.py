@@ -39,10 +39,12 @@ from backstage_testing.kernel import KernelTimeout, execute, request
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LoadResult", "PersonResult", "ProcessSampler", "StepTimeouts", "percentile", "provision",
-           "result_record", "run_person", "simulate", "summary_lines"]
+__all__ = ["CPU_PARTS", "LoadResult", "PersonResult", "ProcessSampler", "StepTimeouts", "cpu_lines", "percentile",
+           "provision", "result_record", "run_person", "simulate", "start_cpu", "summary_lines"]
 
 STEPS = ("login", "spawn", "kernel", "execute", "stop")
+# where a start's CPU goes, per person (the hub's and the proxy's share is the run's total over the starts)
+CPU_PARTS = ("server start", "server subprocesses", "first kernel")
 MB = 1024 * 1024
 
 
@@ -65,6 +67,7 @@ class PersonResult:
     arrival: float = 0.0  # seconds after the start of the run when the person was due
     started: float = 0.0  # seconds after the start of the run when a slot was free
     seconds: dict = field(default_factory=dict)
+    cpu: dict = field(default_factory=dict)  # CPU seconds of this person's start, by part (CPU_PARTS)
     failed_step: str | None = None
     reason: str | None = None
 
@@ -94,6 +97,36 @@ def _rss(proc: psutil.Process) -> int:
 def is_server_command(cmdline: str) -> bool:
     """True for a person's server: ``python -m backstage.singleuser`` (the lab's) or ``jupyterhub-singleuser``."""
     return "backstage.singleuser" in cmdline or "jupyterhub-singleuser" in cmdline
+
+
+def _cpu(times) -> float:
+    return times.user + times.system
+
+
+def person_processes(name: str) -> tuple[psutil.Process | None, list[psutil.Process]]:
+    """``name``'s server process and its kernels (found by ``JUPYTERHUB_USER`` in their environment)."""
+    for proc in psutil.process_iter():
+        try:
+            if is_server_command(_cmdline(proc)) and proc.environ().get("JUPYTERHUB_USER") == name:
+                kernels = [k for k in proc.children(recursive=True) if "ipykernel" in _cmdline(k)]
+                return proc, kernels
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return None, []
+
+
+def start_cpu(name: str) -> dict:
+    """CPU seconds of ``name``'s server so far: its own, its finished subprocesses', its kernels'."""
+    server, kernels = person_processes(name)
+    if server is None:
+        return {}
+    try:
+        times = server.cpu_times()
+        cpu = {"server start": _cpu(times), "server subprocesses": times.children_user + times.children_system}
+        cpu["first kernel"] = sum(_cpu(k.cpu_times()) for k in kernels)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return {}
+    return cpu
 
 
 def find_hub_and_proxy(launcher_pid: int, timeout: float = 20) -> tuple[psutil.Process, psutil.Process]:
@@ -127,6 +160,8 @@ class ProcessSampler(threading.Thread):
     def __init__(self, launcher_pid: int, interval: float = 0.5):
         super().__init__(name="hub-load-sampler", daemon=True)
         self.hub, self.proxy = find_hub_and_proxy(launcher_pid)
+        self._cpu_at_start = {"hub": self._cpu_of(self.hub), "proxy": self._cpu_of(self.proxy)}
+        self.cpu_used = {"hub": 0.0, "proxy": 0.0}  # CPU seconds since the sampler was made
         self.interval = interval
         self.samples = 0
         self.hub_peak = self.proxy_peak = self.servers_rss_peak = 0
@@ -134,8 +169,17 @@ class ProcessSampler(threading.Thread):
         self.available_min = psutil.virtual_memory().available
         self._stop_event = threading.Event()
 
+    @staticmethod
+    def _cpu_of(proc: psutil.Process) -> float:
+        try:
+            return _cpu(proc.cpu_times())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return 0.0
+
     def sample(self) -> None:
         """Take one sample and update the peaks."""
+        for part, proc in (("hub", self.hub), ("proxy", self.proxy)):
+            self.cpu_used[part] = max(self.cpu_used[part], self._cpu_of(proc) - self._cpu_at_start[part])
         self.hub_peak = max(self.hub_peak, _rss(self.hub))
         self.proxy_peak = max(self.proxy_peak, _rss(self.proxy))
         try:
@@ -278,6 +322,7 @@ def run_person(lab, name: str, password: str, timeouts: StepTimeouts = StepTimeo
         start = time.monotonic()
         server = _spawn(lab, session, name, timeouts.spawn)
         result.seconds["spawn"] = time.monotonic() - start
+        result.cpu.update(start_cpu(name))  # ready: what the start itself cost
 
         step = "kernel"
         start = time.monotonic()
@@ -295,6 +340,8 @@ def run_person(lab, name: str, password: str, timeouts: StepTimeouts = StepTimeo
             start = time.monotonic()
             out = _execute(ws, f"{a} * {b}", timeouts.execute)
             result.seconds["execute"] = time.monotonic() - start
+            if result.cpu:
+                result.cpu["first kernel"] = start_cpu(name).get("first kernel", 0.0)
         finally:
             ws.close()
         if out != str(a * b):
@@ -403,10 +450,25 @@ def result_record(result: LoadResult) -> dict:
         "peaks": {"hub_rss": s.hub_peak, "proxy_rss": s.proxy_peak, "servers_rss": s.servers_rss_peak,
                   "servers": s.servers_peak, "kernels": s.kernels_peak, "available_min": s.available_min,
                   "samples": s.samples},
-        "people": [{"name": p.name, "arrival": p.arrival, "started": p.started, "seconds": p.seconds,
+        "cpu_used": s.cpu_used,
+        "people": [{"name": p.name, "arrival": p.arrival, "started": p.started, "seconds": p.seconds, "cpu": p.cpu,
                     "failed_step": p.failed_step, "reason": p.reason} for p in result.people],
         "loadavg": os.getloadavg(),
     }
+
+
+def cpu_lines(people: list[PersonResult], sampler: ProcessSampler) -> list[str]:
+    """Where a start's CPU went: per person (median) for the server's parts, the run's share for hub and proxy."""
+    started = [p for p in people if p.cpu]
+    if not started:
+        return ["start CPU: no start measured"]
+    parts = {part: percentile([p.cpu.get(part, 0.0) for p in started], 50) for part in CPU_PARTS}
+    spawned = sum(1 for p in people if "spawn" in p.seconds) or 1
+    parts["hub (run total / starts)"] = sampler.cpu_used["hub"] / spawned
+    parts["proxy (run total / starts)"] = sampler.cpu_used["proxy"] / spawned
+    total = sum(parts.values())
+    return [f"start CPU per person: {total:.2f} s (median of {len(started)} starts, to the first result)"] + [
+        f"  {part}: {seconds:.2f} s" for part, seconds in parts.items()]
 
 
 def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
@@ -429,6 +491,7 @@ def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
             continue
         lines.append(f"{label}: p50 {percentile(values, 50):.2f} s, p95 {percentile(values, 95):.2f} s, "
                      f"max {max(values):.2f} s (n={len(values)})")
+    lines.extend(cpu_lines(people, s))
     waits = [p.started - p.arrival for p in people]
     lines.append(f"queue wait for a free slot: p50 {percentile(waits, 50):.1f} s, max {max(waits, default=0):.1f} s")
     lines.append(f"hub peak memory (RSS): {s.hub_peak / MB:.0f} MB")

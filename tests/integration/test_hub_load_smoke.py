@@ -6,6 +6,7 @@ import json
 
 import pytest
 from backstage_testing.loadsim import (
+    CPU_PARTS,
     STEPS,
     LoadResult,
     ProcessSampler,
@@ -37,8 +38,19 @@ def test_two_people_sign_in_spawn_run_code_and_stop_under_the_benchmark(lab):
     for name in names:
         assert lab.api("GET", f"/users/{name}").json()["servers"] == {}
 
+    # where each start's CPU went (issue 16): the server's own start, with no subprocess (JupyterLab's
+    # yarn registry lookup and build check are gone), the first kernel, the hub's and proxy's share
+    for person in result.people:
+        assert set(person.cpu) == set(CPU_PARTS), person.cpu
+        assert 0.2 < person.cpu["server start"] < 30, person.cpu
+        assert person.cpu["server subprocesses"] < 0.1, person.cpu
+        assert person.cpu["first kernel"] > 0.1, person.cpu
+    assert sampler.cpu_used["hub"] > 0
+
     lines = summary_lines(result)
     assert lines[-1] == "held: 2 users, failures: 0"
+    assert any(line.startswith("start CPU per person: ") for line in lines), lines
+    assert any(line.strip().startswith("server start: ") for line in lines), lines
     assert any(line.startswith("spawn time: p50 ") for line in lines)
     assert any(line.startswith("execute time: p50 ") for line in lines)
     assert any(line.startswith("hub peak memory (RSS): ") for line in lines)
