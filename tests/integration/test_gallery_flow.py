@@ -375,6 +375,8 @@ def test_check_results_show_no_terminal_codes_and_published_dashboards_are_liste
     r = requests.post(f"{lab.service_url('gallery')}api/submissions", headers=auth(token), timeout=60,
                       json={"title": f"Answers idea {uuid.uuid4().hex[:4]}", "idea": 12, "notebook": notebook("6 * 7")})
     assert r.status_code == 201 and r.json()["url"].endswith(f"submissions/{r.json()['id']}"), r.text
+    page = requests.get(r.json()["url"], headers=auth(token), timeout=30)  # its page links to the idea
+    assert f'{lab.service_url("commons")}ideas/12">Idea 12 in the commons' in page.text
     assert wait_checked(lab, token, r.json()["id"])["status"] == "awaiting-review"
     approved = requests.post(f"{lab.service_url('gallery')}api/submissions/{r.json()['id']}/approve",
                              headers=auth(people["reviewer"]["token"]), json={}, timeout=120).json()

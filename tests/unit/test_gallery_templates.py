@@ -42,12 +42,13 @@ def _render_submission(**extra):
     return ENV.get_template("submission.html").render(
         user={"name": "rev"}, reviewer=True, prefix="/services/gallery/", xsrf_token=lambda: "2|ab&cd|ef",
         date=str, status_tags={}, hub_prefix="/hub/", item=item, has_preview=True, has_thumbnail=False,
-        max_text_lines=40, **extra)
+        max_text_lines=40, commons_url="http://commons--service.localhost:8000/services/commons/", **extra)
 
 
 def test_the_review_forms_carry_a_real_xsrf_field_and_the_warnings_are_shown_escaped():
     html = _render_submission(warnings=["Cell 2 ('<script>') submits to the gallery"])
     assert html.count('<input type="hidden" name="_xsrf" value="2|ab&amp;cd|ef">') == 2  # approve, send back
     assert "&lt;script&gt;" in html and "<script>" not in html.split("</head>")[1].replace("<script src=", "")
-    assert 'id="review-warnings"' in html and "Idea 12" in html
+    assert 'id="review-warnings"' in html
+    assert 'href="http://commons--service.localhost:8000/services/commons/ideas/12">Idea 12 in the commons' in html
     assert 'id="review-warnings"' not in _render_submission(warnings=[])

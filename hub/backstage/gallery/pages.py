@@ -13,7 +13,8 @@ import nbformat
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from backstage.urls import user_server_url
+from backstage.roles import COMMONS_SERVICE
+from backstage.urls import service_url, user_server_url
 
 from .handlers import BaseHandler, readable_checks
 from .notebooks import NotebookRejected
@@ -57,10 +58,14 @@ class PageHandler(BaseHandler):
             # the templates write the hidden input themselves: tornado's xsrf_form_html() is a plain string,
             # which autoescaping prints as text (and every form post then fails)
             prefix=prefix, xsrf_token=lambda: self.xsrf_token.decode(), date=_date, status_tags=STATUS_TAGS,
-            hub_prefix=hub_pages_url(), **ns,
+            hub_prefix=hub_pages_url(), commons_url=self._commons_url(), **ns,
         )
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(html)
+
+    def _commons_url(self) -> str:
+        """The commons' pages (an idea a dashboard answers links there), on its own host when services have one."""
+        return service_url(COMMONS_SERVICE, self.gallery.public_hub_url, base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"))
 
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None))[1]
