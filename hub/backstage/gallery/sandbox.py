@@ -140,7 +140,7 @@ class Sandbox(LoggingConfigurable):
 
     # -- the checks' accounts -------------------------------------------------------------------
     def create_check_account(self) -> CheckAccount:
-        """A fresh identity for one check, owning a new 0700 work folder, its home and its TMPDIR."""
+        """A fresh identity for one check, with a new work folder (see `CheckAccount.work`), home and TMPDIR."""
         work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX))
         if not self.isolated:
             account = CheckAccount(current_user(), work, throwaway=False)
