@@ -131,6 +131,7 @@ HOSTILE = [
     ({"title": "t", "summary": "s", "datasets": [], "closes": "2001-01-01"}, 400, "in the past"),
     ({"title": "t", "summary": "s", "datasets": [], "closes": FUTURE, "votes_per_person": 0}, 400, "1 to 100"),
     ({"title": "", "summary": "s", "datasets": [], "closes": FUTURE}, 400, '"title" is empty'),
+    ({"title": "t", "summary": "s", "datasets": [], "closes": FUTURE, "kit": "clean-aer"}, 400, "Did you mean 'clean-air'"),
 ]
 
 
@@ -220,6 +221,12 @@ def test_markdown_in_a_challenge_is_rendered_inert_on_its_page(lab, people):
     page = call(lab, "GET", f"challenges/{cid}").text
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and 'href="javascript' not in page
     assert "<strong>ok</strong>" in page and "Open Government Licence v3.0" in page
+
+
+def test_a_challenge_page_links_its_kit_for_people_signed_in(lab, people):
+    cid = new_challenge(lab, people, kit="clean-air")["id"]
+    page = call(lab, "GET", f"challenges/{cid}", people["participant"]).text
+    assert "Clean air: where do we measure it" in page and "user-redirect/lab/tree/notebooks/" in page
 
 
 def _commons_process(lab):

@@ -57,3 +57,14 @@ def test_unknown_dataset_ids_are_refused_by_name_with_near_matches():
 def test_datasets_are_described_with_their_licence_from_the_catalog():
     (d,) = describe(["imd-2019-lad21"])
     assert d["licence"] == "Open Government Licence v3.0" and d["licence_url"].startswith("https://")
+
+
+def test_a_challenge_names_a_kit_of_this_lab_or_is_told_the_nearest():
+    from backstage.commons.catalog import check_kit, describe_kit
+
+    assert check_kit("clean-air") == "clean-air" and check_kit("") is None
+    with pytest.raises(CommonsError, match="'clean-aer'.*Did you mean 'clean-air'"):
+        check_kit("clean-aer")
+    kit = describe_kit("clean-air", "http://localhost:8000/hub/")
+    assert kit["title"].startswith("Clean air") and kit["open_url"].startswith(
+        "http://localhost:8000/hub/user-redirect/lab/tree/notebooks/")

@@ -1,8 +1,14 @@
-"""Dataset ids checked against the govdata catalog, and what a page shows of each (title, licence)."""
+"""Dataset ids checked against the govdata catalog, and what a page shows of each (title, licence); hack-day kits
+checked against ``starter_kits/``."""
 
 from __future__ import annotations
 
+import difflib
+from urllib.parse import quote
+
 import govdata
+from backstage.kits.catalog import find_kit, kit_names
+from backstage.kits.errors import KitError
 from govdata.errors import UnknownDatasetError
 
 from .store import CommonsError
@@ -36,3 +42,28 @@ def describe(ids: list[str]) -> list[dict]:
         out.append({"id": dataset_id, "title": info.title, "publisher": info.publisher, "licence": info.licence,
                     "licence_url": info.licence_url})
     return out
+
+
+def check_kit(name: str | None) -> str | None:
+    """*name* if it is a hack-day kit of this lab (or None for no kit); else a 400 with the nearest names."""
+    if not name:
+        return None
+    names = kit_names()
+    if name not in names:
+        near = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
+        hint = f" Did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+        raise CommonsError(f"there is no hack-day kit called {name!r}.{hint} Kits: {', '.join(names) or 'none'}")
+    return name
+
+
+def describe_kit(name: str | None, hub_url: str) -> dict | None:
+    """The kit's title, and a link that opens its first notebook in the viewer's own lab (no internet needed)."""
+    if not name:
+        return None
+    try:
+        kit = find_kit(name)
+    except KitError:
+        return {"name": name, "title": name, "open_url": None}
+    first = (kit.spec.get("notebooks") or [None])[0]
+    return {"name": name, "title": kit.title,
+            "open_url": f"{hub_url}user-redirect/lab/tree/{quote(first)}" if first else None}

@@ -49,6 +49,7 @@ def validate_challenge(body: dict) -> dict:
     kit = body.get("kit") or None
     if kit is not None and (not isinstance(kit, str) or len(kit) > 100):
         raise CommonsError('"kit" must be the name of a hack-day kit, e.g. clean-air')
+    kit = catalog.check_kit(kit.strip() if kit else None)
     return {"title": _text(body, "title", MAX_TITLE), "summary": _text(body, "summary", MAX_TEXT),
             "datasets": catalog.check_datasets(body.get("datasets", [])), "closes": closes_date.isoformat(),
             "votes_per_person": votes, "kit": kit}

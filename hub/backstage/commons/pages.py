@@ -58,6 +58,7 @@ class ChallengePage(Page):
         self.render_page(
             "challenge.html", status=status, challenge=challenge, ideas=ideas, error=error, form=form or {},
             datasets=catalog.describe(challenge["datasets"]), responses=store.responses(self.db, challenge["id"]),
+            kit=catalog.describe_kit(challenge["kit"], self.commons.hub_url),
             mine=store.my_votes(self.db, challenge["id"], user["name"]) if user else set(),
             votes_left=store.votes_left(self.db, challenge, user["name"]) if user else None,
         )
