@@ -10,7 +10,8 @@ product over the kernel websocket and checks it, then stops the kernel and the s
 ``backstage_testing.loadsim``). Meanwhile the hub's, the proxy's and the servers' memory is sampled.
 
 Prints: users, failures (with the first reasons), p50/p95 of each step (spawn and execute among
-them), the hub's and the proxy's peak RSS, the peak of concurrent servers, wall time, and last
+them), where a start's CPU goes (the server's own start, its subprocesses, the first kernel, the
+hub's and the proxy's share), the hub's and the proxy's peak RSS, the peak of concurrent servers, wall time, and last
 ``held: <N> users, failures: <F>`` (contract 6), where N people completed every step and F did not.
 The exit code is 0 whenever the run took place, failures or not; 2 when the benchmark could not run.
 
