@@ -112,7 +112,11 @@ class Sandbox(LoggingConfigurable):
     def __init__(self, owner: str = "", **kwargs):
         """*owner* names the gallery (its store folder): only its own leftover accounts are ever deleted."""
         super().__init__(**kwargs)
-        self._mark = f"{MARK} check {hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+        self._owner = f"{MARK} check {hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+        me = psutil.Process()
+        # who made an account: its gallery (the store) and this very process (pid and start time), so that any
+        # gallery can tell an account whose maker is dead (a lab stopped with SIGKILL, never restarted)
+        self._mark = f"{self._owner} {me.pid}-{int(me.create_time())}"
         self._live: dict[str, RunAs | None] = {}  # accounts of checks running now in this process: never leftovers
 
     @property
@@ -148,7 +152,8 @@ class Sandbox(LoggingConfigurable):
             name = f"{self.check_user_prefix}{secrets.token_hex(6)}"
             self._live[name] = None  # before it exists: a scan for leftovers running meanwhile must skip it
             try:
-                entry = _useradd(name, str(work / "home"), self._mark)
+                with _accounts_lock():  # no uid is handed out again while a clean-up may still use it
+                    entry = _useradd(name, str(work / "home"), self._mark)
             except BaseException:
                 self._live.pop(name, None)
                 shutil.rmtree(work, ignore_errors=True)
@@ -182,7 +187,8 @@ class Sandbox(LoggingConfigurable):
                     kill_every_process_of(run_as)
 
     def remove_leftovers(self) -> list[str]:
-        """Delete this gallery's check accounts left by a crash (and all their processes and files).
+        """Delete the check accounts left behind (and all their processes and files): this gallery's own from
+        an earlier run, and any gallery's whose maker process is dead.
 
         Checks may already be running (submissions are accepted while the dashboards' Voilà starts): their
         accounts, made by this process, are not leftovers.
@@ -190,9 +196,13 @@ class Sandbox(LoggingConfigurable):
         if not self.isolated:
             return []
         removed = []
-        for entry in pwd.getpwall():
-            if (entry.pw_name.startswith(self.check_user_prefix) and entry.pw_gecos == self._mark
-                    and entry.pw_name not in self._live):
+        with _accounts_lock():
+            for entry in pwd.getpwall():
+                if not entry.pw_name.startswith(self.check_user_prefix) or entry.pw_name in self._live:
+                    continue
+                ours = entry.pw_gecos == self._owner or entry.pw_gecos.startswith(self._owner + " ")
+                if not (ours or _maker_is_dead(entry.pw_gecos)):
+                    continue
                 log.warning("removing the check account %s left by an earlier run", entry.pw_name)
                 work = Path(entry.pw_dir).parent
                 if not work.name.startswith(WORK_PREFIX):  # never delete a folder that is not a check's
@@ -200,6 +210,35 @@ class Sandbox(LoggingConfigurable):
                 self.destroy(CheckAccount(RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid), work, throwaway=True))
                 removed.append(entry.pw_name)
         return removed
+
+
+def _maker_is_dead(gecos: str) -> bool:
+    """True if *gecos* is a check account's mark whose maker process (pid-start time) is no longer running."""
+    parts = gecos.split()
+    if len(parts) != 4 or f"{parts[0]} {parts[1]}" != f"{MARK} check" or parts[3].count("-") != 1:
+        return False
+    pid, started = parts[3].split("-")
+    try:
+        return int(psutil.Process(int(pid)).create_time()) != int(started)
+    except psutil.NoSuchProcess:
+        return True
+    except (psutil.Error, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _accounts_lock():
+    """One gallery at a time creates or removes check accounts on this machine (root's own folder and file)."""
+    import fcntl
+
+    folder = Path("/run/backstage-gallery")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(folder / "accounts.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def read_untrusted(path: Path, limit: int) -> bytes | None:
