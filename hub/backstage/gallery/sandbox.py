@@ -9,7 +9,8 @@ Run as root (a real multi-user site):
   uid, repeated until no process with it as real, effective or saved uid is alive: a double fork, ``setsid``
   or a cleared environment does not escape it), the files it left in the machine's shared writable folders
   (``/tmp``, ``/var/tmp``, ``/dev/shm``, ...) are deleted, then the account. Accounts are marked in their GECOS
-  field with the gallery's store, and a gallery deletes its own leftovers when it starts (after a crash).
+  field with the gallery's store and the process that made them; a gallery deletes, when it starts, its own
+  leftovers (after a crash) and any whose maker has died.
 - **the published dashboards** (their Voilà and kernels) run as ``dashboards_user``, an account the lab
   creates, which no check can signal, trace, or whose files, kernels or Voilà token it can read.
 
