@@ -394,13 +394,18 @@ class LoadResult:
 
 
 def simulate(lab, names: list[str], passwords: dict[str, str], ramp: float, concurrency: int,
-             timeouts: StepTimeouts = StepTimeouts(), time_limit: float = 3600) -> LoadResult:
+             timeouts: StepTimeouts = StepTimeouts(), time_limit: float = 3600,
+             arrivals: list[float] | None = None) -> LoadResult:
     """Run ``names`` through :func:`run_person`, arriving evenly over ``ramp`` seconds, ``concurrency`` at once.
 
-    People not started within ``time_limit`` seconds count as failures (step ``queue``).
+    ``arrivals`` (seconds after the start, one per name) replaces the even ramp, e.g. random
+    arrival times as people come in. People not started within ``time_limit`` seconds count as
+    failures (step ``queue``).
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be 1 or more, not {concurrency}")
+    if arrivals is not None and len(arrivals) != len(names):
+        raise ValueError(f"{len(arrivals)} arrival times for {len(names)} people: give one per person")
     sampler = ProcessSampler(lab.process.pid)
     sampler.start()
     lock = threading.Lock()
@@ -408,7 +413,8 @@ def simulate(lab, names: list[str], passwords: dict[str, str], ramp: float, conc
     t0 = time.monotonic()
 
     def one(index: int, name: str) -> PersonResult:
-        result = PersonResult(name, arrival=ramp * index / max(len(names), 1))
+        arrival = arrivals[index] if arrivals is not None else ramp * index / max(len(names), 1)
+        result = PersonResult(name, arrival=arrival)
         delay = t0 + result.arrival - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -485,7 +491,8 @@ def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
         lines.append(f"  {p.name} at {p.failed_step}: {p.reason}")
     for step in STEPS:
         values = [p.seconds[step] for p in people if step in p.seconds]
-        label = {"kernel": "kernel start time"}.get(step, f"{step} time")
+        label = {"kernel": "kernel start time", "login": "sign-in time (the form)",
+                 "spawn": "server ready time (after sign-in)"}.get(step, f"{step} time")
         if not values:
             lines.append(f"{label}: none completed (n=0)")
             continue
@@ -503,5 +510,10 @@ def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
                  f"({s.samples} samples)")
     lines.append(f"wall time: {result.wall:.1f} s")
     lines.append(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    ready = [p.seconds["login"] + p.seconds["spawn"] for p in people if "spawn" in p.seconds]
+    if ready:
+        lines.append(f"ready p95: {percentile(ready, 95):.1f} s")  # from the sign-in form to a server answering
+    else:
+        lines.append("ready p95: none ready")
     lines.append(f"held: {result.held} users, failures: {len(failures)}")
     return lines
