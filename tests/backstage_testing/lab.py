@@ -24,7 +24,7 @@ API (stable; other helpers' tests rely on it)::
                                  # kernel websocket: {"result": "20", "stdout": "", "error": None}
         lab.log_text()           # everything the lab printed so far
         lab.stop()               # stop now (also done at exit); lab.stop_seconds = time taken
-        lab.start_seconds        # from `backstage up` to /hub/health answering 200
+        lab.start_seconds        # from `backstage up` to /hub/health answering 200 and the banner printed
 
 ``settings`` are written to ``state_dir/settings.yaml`` (see ``backstage.settings.SCHEMA``), e.g.
 ``auth={"mode": "shared-password", "event_password": "..."}``, ``idle_timeout=0``, ``gallery=False``.
@@ -233,7 +233,9 @@ def _wait_healthy(lab: Lab, timeout: float) -> None:
         if lab.process.poll() is not None:
             raise RuntimeError(f"backstage up exited with {lab.process.returncode}:\n{lab.log_text()[-5000:]}")
         try:
-            if requests.get(f"{lab.url}/hub/health", timeout=5).status_code == 200:
+            # contract 1: the banner is printed once the lab answers; wait for both
+            if (requests.get(f"{lab.url}/hub/health", timeout=5).status_code == 200
+                    and "Government Backstage is running at" in lab.log_text()):
                 return
         except requests.ConnectionError:
             pass

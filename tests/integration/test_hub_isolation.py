@@ -65,7 +65,8 @@ def test_the_hubs_secrets_and_stores_are_out_of_reach(lab, root, servers):
     for name in ("jupyterhub.sqlite", "jupyterhub_cookie_secret", "signups.sqlite"):
         assert name in secrets, f"{name} missing from {state}"
     # and everything else the services keep in the state folder (the gallery's store among them)
-    secrets.update({f"{p.name}/": p for p in state.iterdir() if p.is_dir() and p.name != "homes"})
+    # (not `homes`, nor `singleuser`: the lab's JupyterLab settings that every server reads, no secret in them)
+    secrets.update({f"{p.name}/": p for p in state.iterdir() if p.is_dir() and p.name not in ("homes", "singleuser")})
     secrets["the state folder"] = state
     result = probe(lab, "hubana", secrets)
     assert result == dict.fromkeys(secrets, "denied")
