@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from backstage.kits import find_kit
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+# a busy machine: the first spawn and loading the data can each take minutes (they poll to their own deadlines)
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(900)]
 
 BACKSTAGE = Path(sys.executable).with_name("backstage")
 KIT = "clean-air"

@@ -15,7 +15,8 @@ import time
 import pytest
 from backstage_testing.maps import FITTED, MEASURE, check_fits, inside
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+# a busy machine: the first spawn and loading the data can each take minutes (they poll to their own deadlines)
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(900)]
 
 MAP = "iframe[title^='Map:']"
 
