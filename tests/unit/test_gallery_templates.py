@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import jinja2
 import pytest
 from backstage.gallery import app as gallery_app
+from backstage.web import make_jinja_env
+from markupsafe import Markup
+from tornado.escape import xhtml_escape
 
-ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(gallery_app.HERE / "templates")), autoescape=True)
+ENV = make_jinja_env(gallery_app.HERE / "templates")
+LAYOUT = {"service_name": "Dashboard gallery", "nav": [("Gallery", "/services/gallery/")]}
+
+
+def xsrf_html(token: str):
+    """What PageHandler.render_page passes: tornado's xsrf_form_html(), marked safe."""
+    return lambda: Markup(f'<input type="hidden" name="_xsrf" value="{xhtml_escape(token)}"/>')
 
 
 def render_gallery(items=(), total=0, q=""):
     return ENV.get_template("gallery.html").render(
-        user={"name": "official"}, reviewer=False, prefix="/services/gallery/", xsrf_token=lambda: "",
-        date=str, status_tags={}, hub_prefix="/hub/", items=list(items), total=total, q=q,
+        user={"name": "official"}, reviewer=False, prefix="/services/gallery/", xsrf_html=xsrf_html(""),
+        status_tags={}, **LAYOUT, hub_prefix="/hub/", items=list(items), total=total, q=q,
         topics=[], datasets=[], topic="", dataset="",
     )
 
@@ -40,15 +48,24 @@ def _render_submission(**extra):
     item = {"id": "a" * 32, "version": 1, "title": "Squares", "status": "awaiting-review", "summary": "", "author": "ann",
             "topics": [], "checks": {}, "datasets": [], "comments": [], "idea": 12, "slug": "squares"}
     return ENV.get_template("submission.html").render(
-        user={"name": "rev"}, reviewer=True, prefix="/services/gallery/", xsrf_token=lambda: "2|ab&cd|ef",
-        date=str, status_tags={}, hub_prefix="/hub/", item=item, has_preview=True, has_thumbnail=False,
+        user={"name": "rev"}, reviewer=True, prefix="/services/gallery/", xsrf_html=xsrf_html("2|ab&cd|ef"),
+        status_tags={}, **LAYOUT, hub_prefix="/hub/", item=item, has_preview=True, has_thumbnail=False,
         max_text_lines=40, commons_url="http://commons--service.localhost:8000/services/commons/", **extra)
 
 
 def test_the_review_forms_carry_a_real_xsrf_field_and_the_warnings_are_shown_escaped():
     html = _render_submission(warnings=["Cell 2 ('<script>') submits to the gallery"])
-    assert html.count('<input type="hidden" name="_xsrf" value="2|ab&amp;cd|ef">') == 2  # approve, send back
+    assert html.count('<input type="hidden" name="_xsrf" value="2|ab&amp;cd|ef"/>') == 2  # approve, send back
     assert "&lt;script&gt;" in html and "<script>" not in html.split("</head>")[1].replace("<script src=", "")
     assert 'id="review-warnings"' in html
     assert 'href="http://commons--service.localhost:8000/services/commons/ideas/12">Idea 12 in the commons' in html
     assert 'id="review-warnings"' not in _render_submission(warnings=[])
+
+
+def test_gallery_pages_use_the_shared_layout_with_the_gallerys_styles():
+    html = render_gallery()
+    assert "<title>Dashboards – Dashboard gallery</title>" in html
+    assert 'href="/services/gallery/govuk/govuk-frontend.css"' in html  # served by backstage.web.asset_routes
+    assert 'src="/services/gallery/web/supported.js"' in html
+    assert 'href="/services/gallery/static/gallery.css"' in html
+    assert "licences named on each card" in html.split("<footer")[1]

@@ -14,15 +14,14 @@ import signal
 from pathlib import Path
 from urllib.parse import urlparse
 
-import jinja2
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient
 from traitlets import Instance, Unicode, default
-from traitlets.config import Application
 
 from backstage.urls import service_url
+from backstage.web import HubServiceApp, asset_routes, make_jinja_env
 
 from . import handlers, pages, proxy
 from .checks import Checks
@@ -33,13 +32,13 @@ from .voila import VoilaPool
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-GOVUK_PATH = HERE.parent / "static" / "vendor" / "govuk-frontend"
 
 
-class GalleryApp(Application):
+class GalleryApp(HubServiceApp):
     """Government Backstage gallery: review notebooks and publish them as Voilà dashboards."""
 
     name = "backstage-gallery"
+    service_name = "gallery"
     description = __doc__
     classes = [Store, Sandbox, Checks, Thumbnails, VoilaPool]
 
@@ -47,20 +46,6 @@ class GalleryApp(Application):
         "custom:gallery:review",
         help="Scope a user needs to approve, reject or unpublish. Example: --GalleryApp.review_scope=custom:gallery:review",
     ).tag(config=True)
-
-    service_url = Unicode(
-        help="Where the gallery listens (default: $JUPYTERHUB_SERVICE_URL). Example: http://127.0.0.1:10101/services/gallery/",
-    ).tag(config=True)
-
-    @default("service_url")
-    def _default_service_url(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101/services/gallery/")
-
-    prefix = Unicode(help="URL prefix of the gallery (default: $JUPYTERHUB_SERVICE_PREFIX).").tag(config=True)
-
-    @default("prefix")
-    def _default_prefix(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/gallery/")
 
     public_hub_url = Unicode(
         help="""Base URL of the hub's proxy, to reach submitters' own servers (default: $BACKSTAGE_PUBLIC_URL,
@@ -129,8 +114,7 @@ class GalleryApp(Application):
             (p + r"api/submissions/([^/]+)", handlers.SubmissionAPIHandler),
             (p + r"api/submissions/([^/]+)/(approve|reject|unpublish)", handlers.ActionAPIHandler),
             (p + "oauth_callback", HubOAuthCallbackHandler),
-            (p + "govuk/govuk-frontend.css", pages.GovukCSSHandler),
-            (p + r"govuk/(.*)", web.StaticFileHandler, {"path": str(GOVUK_PATH)}),
+            *asset_routes(p),
             (p + r"static/(.*)", web.StaticFileHandler, {"path": str(HERE / "static")}),
             (p + r"dashboards/([a-z0-9][a-z0-9-]{0,62})/?", proxy.DashboardHandler),
             (p + rf"dashboards/api/kernels/({uuid})/channels", proxy.KernelWebSocketProxy),
@@ -138,10 +122,9 @@ class GalleryApp(Application):
             (p + rf"dashboards/voila/api/shutdown/({uuid})", proxy.KernelHTTPHandler),
             (p + r"dashboards/(voila/(?:static|templates|labextensions|api/themes)/.+)", proxy.AssetHandler),
         ]
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
         return web.Application(
-            routes, gallery=self, hub_auth=hub_auth, jinja_env=env, kernel_grants=grants, asset_cache=proxy.AssetCache(),
-            govuk_path=str(GOVUK_PATH), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
+            routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=make_jinja_env(HERE / "templates"),
+            kernel_grants=grants, asset_cache=proxy.AssetCache(), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
         )
 
@@ -178,13 +161,7 @@ class GalleryApp(Application):
 
 def create_app(argv: list[str] | None = None, **config) -> GalleryApp:
     """Build a configured (not yet started) gallery; *config* sets traits, e.g. ``Store={"state_dir": ...}``."""
-    app = GalleryApp()
-    app.load_config_file = lambda *a, **k: None
-    app.parse_command_line(argv or [])
-    for section, values in config.items():
-        for key, value in values.items():
-            app.config[section][key] = value
-    app.update_config(app.config)
+    app = GalleryApp.configured(argv, **config)
     app.init_parts()
     return app
 

@@ -1,13 +1,14 @@
-"""Base handler (hub OAuth, roles, errors) and the JSON API of contract 4."""
+"""The gallery's handler base (the shared ``backstage.web`` base plus reviewers and authors) and the JSON API of
+contract 4."""
 
 from __future__ import annotations
 
-import json
 import logging
-from http import HTTPStatus
 
-from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from tornado import web
+
+from backstage import web as web_base
+from backstage.web import HubUserHandler
 
 from .notebooks import NotebookRejected, strip_ansi
 from .store import StoreError
@@ -23,8 +24,10 @@ SCOPE_MISSING_ADVICE = (
 )
 
 
-class BaseHandler(HubOAuthenticated, web.RequestHandler):
-    """Resolves the hub user asynchronously before every request and knows the viewer's rights."""
+class GalleryHandler(HubUserHandler):
+    """The shared hub-OAuth base (``backstage.web``) plus the gallery's rights: reviewers, authors."""
+
+    service_title = "the gallery"
 
     @property
     def gallery(self):
@@ -34,52 +37,21 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     def store(self):
         return self.gallery.store
 
-    _gallery_user: dict | None = None
-    _not_allowed = False
-
-    async def prepare(self):
-        # Resolved once, asynchronously; get_current_user() (tornado's hook) then only reads it.
-        model = await self.hub_auth.get_user(self, sync=False)
-        if model:
-            try:
-                model = self.check_hub_user(model)
-            except UserNotAllowed:
-                model = None
-                self._not_allowed = True
-        self._gallery_user = model
-
-    def get_current_user(self):
-        return self._gallery_user
-
-    def has_token_header(self) -> bool:
-        return bool(self.hub_auth.get_token(self, in_cookie=False))
-
-    def has_login_cookie(self) -> bool:
-        return bool(self.get_cookie(self.hub_auth.cookie_name))
-
     def is_reviewer(self, user=None) -> bool:
-        user = user or self.current_user
-        return bool(user) and self.gallery.review_scope in (user.get("scopes") or [])
+        return self.has_scope(self.gallery.review_scope, user)
 
     def require_user(self) -> dict:
-        """The signed-in user, or a 403 saying why (missing XSRF token, no access)."""
-        user = self.current_user
-        if user:
-            return user
-        if self._not_allowed and self.has_token_header():
-            raise web.HTTPError(403, SCOPE_MISSING_ADVICE)
-        if self._not_allowed:
+        """As the shared base, but a token without the gallery's scope, or a person in no group, hears how to
+        get in (a notebook cell's server token, a person not yet in 'participants')."""
+        if not self.current_user and self._not_allowed:
+            if self.hub_auth.get_token(self, in_cookie=False):
+                raise web.HTTPError(403, SCOPE_MISSING_ADVICE)
             raise web.HTTPError(403, "you are in none of the lab's groups, so the gallery is closed to you: ask an "
                                      "organiser to add you to 'participants' (or 'officials') at the hub's admin page")
-        if self.request.method not in ("GET", "HEAD") and self.has_login_cookie():
-            raise web.HTTPError(403, "missing or invalid XSRF token: reload the page and try again")
-        raise web.HTTPError(403, "sign in first, or send 'Authorization: token <your hub token>'")
+        return super().require_user()
 
     def require_reviewer(self) -> dict:
-        user = self.require_user()
-        if not self.is_reviewer(user):
-            raise web.HTTPError(403, "only reviewers may do this (scope custom:gallery:review)")
-        return user
+        return self.require_scope(self.gallery.review_scope, "reviewers")
 
     def can_see(self, item: dict) -> bool:
         user = self.current_user
@@ -94,41 +66,9 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(404, f"no submission {submission_id!r} that you may see")
         return item
 
-    def set_default_headers(self):
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Referrer-Policy", "same-origin")
-        self.set_header("X-Frame-Options", "SAMEORIGIN")
 
-
-class APIHandler(BaseHandler):
-    """JSON in, JSON out; errors as ``{"error": message}``; never redirects to the login page."""
-
-    def get_login_url(self):
-        raise web.HTTPError(403, "sign in first, or send 'Authorization: token <your hub token>'")
-
-    def check_xsrf_cookie(self):
-        # Cookie-authenticated API calls are checked by the hub-auth layer (no user without XSRF).
-        return self.hub_auth.check_xsrf_cookie(self)
-
-    def json_body(self) -> dict:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as e:
-            raise web.HTTPError(400, f"the request body is not JSON: {e}") from None
-        if not isinstance(body, dict):
-            raise web.HTTPError(400, "the request body must be a JSON object")
-        return body
-
-    def write_json(self, data, status: int = 200):
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(data))
-
-    def write_error(self, status_code, **kwargs):
-        exc = kwargs.get("exc_info", (None, None))[1]
-        message = getattr(exc, "log_message", None) or HTTPStatus(status_code).phrase
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps({"error": message, "status": status_code}))
+class APIHandler(GalleryHandler, web_base.APIHandler):
+    """The gallery's JSON API (contract 4): the shared JSON base with the gallery's rights."""
 
 
 def public_view(item: dict, *, details: bool) -> dict:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import UTC, datetime
-from http import HTTPStatus
 from urllib.parse import quote
 
 import nbformat
@@ -15,8 +13,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from backstage.roles import COMMONS_SERVICE
 from backstage.urls import service_url, user_server_url
+from backstage.web import PageHandler
 
-from .handlers import BaseHandler, readable_checks
+from .handlers import GalleryHandler, readable_checks
 from .notebooks import NotebookRejected
 from .preview import MAX_TEXT_LINES, review_warnings
 from .store import StoreError
@@ -24,10 +23,6 @@ from .submit import SubmissionError, create_submission, fetch_from_server
 
 log = logging.getLogger(__name__)
 
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "frame-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
-)
 STATUS_TAGS = {
     "checks-failed": "govuk-tag--red", "awaiting-review": "govuk-tag--yellow",
     "published": "govuk-tag--green", "rejected": "govuk-tag--red", "unpublished": "govuk-tag--grey",
@@ -41,47 +36,35 @@ def hub_pages_url() -> str:
     return origin + os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/"
 
 
-def _date(ts) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%-d %B %Y") if ts else ""
+class GalleryPageHandler(GalleryHandler, PageHandler):
+    """A page of the gallery: the shared GOV.UK layout (``backstage.web``) with the gallery's navigation."""
 
-
-class PageHandler(BaseHandler):
-    def set_default_headers(self):
-        super().set_default_headers()
-        self.set_header("Content-Security-Policy", PAGE_CSP)
-
-    def render_page(self, name: str, **ns):
-        env = self.settings["jinja_env"]
-        prefix = self.gallery.prefix
-        html = env.get_template(name).render(
-            user=self.current_user, reviewer=self.is_reviewer() if self.current_user else False,
-            # the templates write the hidden input themselves: tornado's xsrf_form_html() is a plain string,
-            # which autoescaping prints as text (and every form post then fails)
-            prefix=prefix, xsrf_token=lambda: self.xsrf_token.decode(), date=_date, status_tags=STATUS_TAGS,
-            hub_prefix=hub_pages_url(), commons_url=self._commons_url(), **ns,
-        )
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(html)
+    def page_namespace(self) -> dict:
+        ns = super().page_namespace()
+        p = self.gallery.prefix
+        user = self.current_user
+        reviewer = self.is_reviewer() if user else False
+        nav = [("Gallery", p)]
+        if user:
+            nav += [("Submit a notebook", p + "submit"), ("My submissions", p + "mine")]
+            if reviewer:
+                nav.append(("Review queue", p + "review"))
+            nav.append(("Your lab", hub_pages_url() + "home"))
+        ns.update(service_name="Dashboard gallery", nav=nav, reviewer=reviewer, status_tags=STATUS_TAGS,
+                  hub_prefix=hub_pages_url(), commons_url=self._commons_url())
+        return ns
 
     def _commons_url(self) -> str:
         """The commons' pages (an idea a dashboard answers links there), on its own host when services have one."""
         return service_url(COMMONS_SERVICE, self.gallery.public_hub_url, base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/"))
 
-    def write_error(self, status_code, **kwargs):
-        exc = kwargs.get("exc_info", (None, None))[1]
-        message = getattr(exc, "log_message", None) or HTTPStatus(status_code).phrase
-        try:
-            self.render_page("error.html", status=status_code, message=message)
-        except Exception:  # never fail while reporting a failure
-            self.finish(f"{status_code}: {HTTPStatus(status_code).phrase}")
 
-
-class NotFoundPage(PageHandler):
+class NotFoundPage(GalleryPageHandler):
     def prepare(self):
         raise web.HTTPError(404, "there is no such page in the gallery")
 
 
-class GalleryPage(PageHandler):
+class GalleryPage(GalleryPageHandler):
     @web.authenticated
     def get(self):
         items = self.store.published_items()
@@ -105,7 +88,7 @@ class GalleryPage(PageHandler):
                          topics=topics, datasets=datasets)
 
 
-class SubmitPage(PageHandler):
+class SubmitPage(GalleryPageHandler):
     async def _notebooks(self) -> list[str] | None:
         """The notebooks in the top two levels of the viewer's own server (None if unreachable)."""
         token = self.hub_auth.get_token(self)
@@ -143,22 +126,21 @@ class SubmitPage(PageHandler):
             item = await create_submission(self.gallery, user["name"], form,
                                            lambda path: fetch_from_server(self, user, path))
         except (SubmissionError, NotebookRejected, StoreError) as e:
-            self.set_status(getattr(e, "status", 400))
             message = str(e)
             field = ("idea" if "idea" in message else "path" if "path" in message or "notebook" in message
                      else "title")
-            return self.render_page("submit.html", notebooks=await self._notebooks(), errors={field: message},
-                                    form=form)
+            return self.render_page("submit.html", status=getattr(e, "status", 400),
+                                    notebooks=await self._notebooks(), errors={field: message}, form=form)
         self.redirect(f"{self.gallery.prefix}submissions/{item['id']}")
 
 
-class MinePage(PageHandler):
+class MinePage(GalleryPageHandler):
     @web.authenticated
     def get(self):
         self.render_page("mine.html", items=self.store.query(author=self.current_user["name"]))
 
 
-class SubmissionPage(PageHandler):
+class SubmissionPage(GalleryPageHandler):
     """Details of one submission: its author sees checks and comments; reviewers also act on it."""
 
     @web.authenticated
@@ -182,7 +164,7 @@ class SubmissionPage(PageHandler):
             return []
 
 
-class ReviewQueuePage(PageHandler):
+class ReviewQueuePage(GalleryPageHandler):
     @web.authenticated
     def get(self):
         self.require_reviewer()
@@ -192,7 +174,7 @@ class ReviewQueuePage(PageHandler):
         self.render_page("review.html", items=items)
 
 
-class ReviewActionPage(PageHandler):
+class ReviewActionPage(GalleryPageHandler):
     """Form posts of the review page: approve, reject (with a reason) or unpublish."""
 
     async def post(self, submission_id, action):
@@ -206,7 +188,7 @@ class ReviewActionPage(PageHandler):
         self.redirect(f"{self.gallery.prefix}submissions/{submission_id}")
 
 
-class SnapshotFileHandler(BaseHandler):
+class SnapshotFileHandler(GalleryHandler):
     """The static preview (no scripts at all) and the thumbnail of a submission."""
 
     @web.authenticated
@@ -226,22 +208,3 @@ class SnapshotFileHandler(BaseHandler):
             self.set_header("Content-Type", "image/png")
         self.set_header("Cache-Control", "private, max-age=300")
         self.finish(path.read_bytes())
-
-
-class GovukCSSHandler(web.RequestHandler):
-    """GOV.UK Frontend's stylesheet with its ``/assets/`` URLs pointed at the lab's own copy."""
-
-    _cache: bytes | None = None
-
-    def get(self):
-        cls = type(self)
-        if cls._cache is None:
-            path = os.path.join(self.settings["govuk_path"], "govuk-frontend.min.css")
-            if not os.path.exists(path):
-                raise web.HTTPError(500, "GOV.UK Frontend is missing: run 'make vendor'")
-            with open(path, "rb") as f:
-                css = f.read()
-            cls._cache = css.replace(b"url(/assets/", f"url({self.settings['gallery'].prefix}govuk/assets/".encode())
-        self.set_header("Content-Type", "text/css; charset=utf-8")
-        self.set_header("Cache-Control", "public, max-age=3600")
-        self.finish(cls._cache)

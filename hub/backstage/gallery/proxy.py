@@ -28,7 +28,7 @@ from jupyter_server.services.kernels.connection.base import (
 from tornado import web, websocket
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from .handlers import BaseHandler
+from .handlers import GalleryHandler
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def _finish(handler, code: int, headers: dict, body: bytes) -> None:
     handler.finish(None if code in (204, 304) else body)
 
 
-class DashboardHandler(BaseHandler):
+class DashboardHandler(GalleryHandler):
     """``GET dashboards/<slug>``: the published dashboard, for a browser session or a hub token."""
 
     async def get(self, slug):
