@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class OIDCPerson:
 
 
 def _stem(email: str) -> str:
-    local = (email or "").partition("@")[0].lower().encode("ascii", "ignore").decode()
+    local = unicodedata.normalize("NFKD", (email or "").partition("@")[0].lower()).encode("ascii", "ignore").decode()
     stem = re.sub(r"[^a-z0-9]+", "-", local).strip("-")[:_STEM_LENGTH].strip("-")
     if not stem:
         return "person"
