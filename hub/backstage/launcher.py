@@ -18,6 +18,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +43,9 @@ __all__ = ["add_parser", "is_proxy_process", "lab_processes", "prepare_state", "
 STOP_GRACE = 7.0
 LINGER = 0.5  # seconds the hub may outlive everything it started (the proxy goes last, then "...done")
 ANSWER_PATH = "/hub/login"  # the page that must answer through the proxy before the banner
+# JupyterHub's last start-up line, logged once its routes are in the proxy: polling the public URL
+# before it only fills the log with the proxy's 404s (~20 s while the services start)
+HUB_READY_LINE = b"JupyterHub is now running at"
 SLOW_START = 60.0  # seconds: past this, say that the lab is still starting
 
 
@@ -129,6 +133,20 @@ def wait_until_answering(url: str, is_alive, should_stop, interval: float = 0.3)
             warned = True
         time.sleep(interval)
     return False
+
+
+def _forward_output(stream, ready: threading.Event) -> None:
+    """Copy the hub's output (and its services' and servers') to ours, line by line; set ``ready`` at
+    JupyterHub's "now running" line."""
+    out = sys.stdout.buffer
+    for line in iter(stream.readline, b""):
+        try:
+            out.write(line)
+            out.flush()
+        except (OSError, ValueError):  # our stdout is gone: keep draining, so the lab never blocks on it
+            pass
+        if not ready.is_set() and HUB_READY_LINE in line:
+            ready.set()
 
 
 def _sweep(lab_id: str) -> int:
@@ -243,8 +261,13 @@ def run(args) -> int:
     try:
         # umask 077: whatever the hub and its services write in the state folder is theirs alone
         hub = subprocess.Popen(cmd, cwd=state, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
-                               umask=0o077)
-        if wait_until_answering(url + ANSWER_PATH, lambda: hub.poll() is None, lambda: stopping["signal"]):
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, umask=0o077)
+        hub_ready = threading.Event()
+        threading.Thread(target=_forward_output, args=(hub.stdout, hub_ready), name="hub-output", daemon=True).start()
+        while not hub_ready.wait(0.2) and hub.poll() is None and stopping["signal"] is None:
+            pass
+        if hub_ready.is_set() and wait_until_answering(url + ANSWER_PATH, lambda: hub.poll() is None,
+                                                       lambda: stopping["signal"]):
             print(_banner(url, admin, generated, state, isolated), flush=True)  # noqa: T201 (a CLI banner)
         while hub.poll() is None and stopping["signal"] is None:
             time.sleep(0.2)

@@ -58,5 +58,7 @@ def test_banner_after_the_site_answers_and_a_stop_with_a_server_and_kernel_runni
     assert before_stop.index(HUB_READY) < before_stop.index(BANNER), (
         f"the banner came before the hub answered at {ANSWER_PATH}")
     assert before_stop.count(BANNER) == 1
+    # and waiting for it did not fill the log with the proxy's 404s (it waits for the hub's own word)
+    assert "404 GET /hub/login" not in before_stop
     noise = [line for line in after_stop.splitlines() if any(word in line for word in NOISE)]
     assert not noise, "the stop was noisy:\n" + "\n".join(noise) + "\n--- the stop's log:\n" + after_stop[-4000:]
