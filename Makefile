@@ -13,7 +13,7 @@ ifneq ($(wildcard ../shared/datasets/SOURCES.md),)
 export GOVDATA_MIRROR ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: vendor up test test-unit test-integration test-notebooks bench lint install browser clean help
+.PHONY: vendor up test test-unit bench lint install browser clean help
 
 help:
 	@echo "make up     install everything and start the lab on http://127.0.0.1:$(PORT)"
