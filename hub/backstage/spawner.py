@@ -16,7 +16,6 @@ import asyncio
 import os
 import pwd
 import resource
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,44 +24,11 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Bool, Unicode, default
 
 from backstage.singleuser.labconfig import write_lab_config
+from backstage.starters import copy_starter_notebooks, copy_starter_notebooks_as
 
-__all__ = ["BackstageSpawner", "copy_starter_notebooks"]
+__all__ = ["BackstageSpawner"]
 
 _MARK = "government-backstage"  # written into the GECOS field of accounts the lab creates
-
-
-def copy_starter_notebooks(source: Path, home: Path, uid: int | None = None, gid: int | None = None) -> list[Path]:
-    """Copy the starter notebooks missing from ``home/notebooks``; never overwrite a person's edits.
-
-    Returns
-    -------
-    list of Path
-        The files copied this time (empty when everything is already there).
-    """
-    copied = []
-    if not source or not source.is_dir():
-        return copied
-    target_root = home / source.name
-    for src in sorted(source.rglob("*")):
-        rel = src.relative_to(source)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        dst = target_root / rel
-        if src.is_dir() or dst.exists():
-            continue
-        missing, folder = [], dst.parent
-        while not folder.exists():
-            missing.append(folder)
-            folder = folder.parent
-        for folder in reversed(missing):
-            folder.mkdir(mode=0o755)
-            if uid is not None:
-                os.chown(folder, uid, gid)
-        shutil.copyfile(src, dst)
-        if uid is not None:
-            os.chown(dst, uid, gid)
-        copied.append(dst)
-    return copied
 
 
 class BackstageSpawner(LocalProcessSpawner):
@@ -160,7 +126,10 @@ class BackstageSpawner(LocalProcessSpawner):
             os.chown(home, uid, gid)
         os.chmod(home, 0o700)
         if self.starter_notebooks:
-            copied = copy_starter_notebooks(Path(self.starter_notebooks), home, uid, gid)
+            # as the person, never following a link they left in their home (see backstage/starters.py)
+            source = Path(self.starter_notebooks)
+            copied = (copy_starter_notebooks(source, home) if uid is None
+                      else copy_starter_notebooks_as(source, home, uid, gid))
             if copied:
                 self.log.info("Copied %d starter notebook files into %s", len(copied), home)
 

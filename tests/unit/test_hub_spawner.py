@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from backstage.spawner import BackstageSpawner, copy_starter_notebooks
+from backstage.spawner import BackstageSpawner
+from backstage.starters import copy_starter_notebooks, copy_starter_notebooks_as
 
 
 def test_starter_notebooks_copied_once_and_edits_kept(tmp_path):
@@ -25,6 +31,56 @@ def test_starter_notebooks_copied_once_and_edits_kept(tmp_path):
     assert [p.name for p in copied] == ["02.ipynb"]
     assert (home / "notebooks" / "01.ipynb").read_text() == "my edits"
     assert not (home / "notebooks" / ".ipynb_checkpoints").exists()
+
+
+def test_a_link_left_in_the_home_is_never_written_through(tmp_path):
+    """A participant's dangling link named like a starter file, or a linked folder, must not make the
+    hub (root) write outside their home."""
+    source = tmp_path / "notebooks"
+    (source / "data").mkdir(parents=True)
+    (source / "01.ipynb").write_text("starter")
+    (source / "data" / "a.csv").write_text("x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "notebooks" / "01.ipynb").symlink_to(outside / "planted.ipynb")  # dangling
+    (home / "notebooks" / "data").symlink_to(outside)  # a folder elsewhere
+    copied = copy_starter_notebooks(source, home)
+    assert copied == []
+    assert list(outside.iterdir()) == []
+    # the whole notebooks folder a link: nothing copied either
+    home2 = tmp_path / "home2"
+    home2.mkdir()
+    (home2 / "notebooks").symlink_to(outside)
+    assert copy_starter_notebooks(source, home2) == []
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the copy runs as another Unix user")
+def test_the_copy_runs_as_the_homes_owner():
+    """Run as root, the copy is made by the person: files they own, and nothing they could not write."""
+    tmp_path = Path(tempfile.mkdtemp(prefix="backstage-starters-"))  # pytest's own tmp is 0700 root
+    try:
+        os.chmod(tmp_path, 0o755)
+        source = tmp_path / "notebooks"
+        source.mkdir(mode=0o755)
+        (source / "01.ipynb").write_text("starter")
+        nobody = pwd.getpwnam("nobody")
+        home = tmp_path / "home"
+        home.mkdir(mode=0o700)
+        os.chown(home, nobody.pw_uid, nobody.pw_gid)
+        copied = copy_starter_notebooks_as(source, home, nobody.pw_uid, nobody.pw_gid)
+        assert [p.name for p in copied] == ["01.ipynb"]
+        assert (home / "notebooks" / "01.ipynb").stat().st_uid == nobody.pw_uid
+        # a folder the person may not write to stays untouched, and the failure names the home
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o755)
+        with pytest.raises(RuntimeError, match="locked"):
+            copy_starter_notebooks_as(source, locked, nobody.pw_uid, nobody.pw_gid)
+        assert not (locked / "notebooks").exists()
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def _spawner(name, **kw):
