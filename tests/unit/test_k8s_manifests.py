@@ -111,7 +111,7 @@ def test_command_line_check_rejects_a_misspelt_key(chart, tmp_path, capsys):
 
 
 def test_gallery_container_may_only_switch_users_to_run_submitted_code(docs):
-    """Root with six capabilities, so that the checks' kernels and Voilà run as `nobody`, not as the gallery."""
+    """Root with six capabilities, so that the checks' kernels and Voilà run as accounts of their own, not as the gallery."""
     pod = docs[("Deployment", "gallery")]["spec"]["template"]["spec"]
     [container] = pod["containers"]
     caps = container["securityContext"]["capabilities"]

@@ -25,7 +25,8 @@ from backstage.services import gallery_service
 __all__ = ["GALLERY_CAPABILITIES", "GALLERY_LABELS", "gallery_manifests", "hub_state_manifests", "manifests", "settings_from_values"]
 
 PART_OF = {"app.kubernetes.io/part-of": "government-backstage"}
-# What the gallery's root process needs to run submitted code as `nobody` and hand it its files.
+# What the gallery's root process needs to run submitted code as throw-away accounts (backstage/gallery/sandbox.py)
+# and hand them their files.
 GALLERY_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID")
 GALLERY_LABELS = {"app.kubernetes.io/name": "backstage-gallery", **PART_OF}
 HUB_API_PORT = 8081
@@ -127,7 +128,7 @@ def gallery_manifests(values: Mapping, settings: dict, *, store_size: str = "10G
                 "spec": {
                     "automountServiceAccountToken": False,
                     # As on a one-machine site run as root, the gallery starts submitted code (the
-                    # checks' kernels, the dashboards' Voilà) as `nobody` (backstage/gallery/runas.py),
+                    # checks' kernels, the dashboards' Voilà) as accounts of their own (gallery/sandbox.py),
                     # so that code never reads the gallery's token or store: the container starts as
                     # root with only the capabilities that switching users and owning files need.
                     "securityContext": {"runAsUser": 0, "runAsGroup": 0,
