@@ -67,7 +67,7 @@ def read_frame(path: Path):
 
     The cyclic garbage collector is paused while the frame is built: building a DataFrame allocates many
     small objects, which triggers full collections of the whole heap; measured, this halves a warm load
-    (STATS19: 8.1 ms with, 3.4 ms without, on this shared machine).
+    (STATS19: 8.1 ms with, 3.4 ms without, measured on a busy 2-core machine).
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -113,7 +113,7 @@ def _read_frame(path: Path):
     # Consolidated blocks (split_blocks=False), although they cost a copy (~0.2 ms on STATS19): split blocks are
     # zero-copy views of the read-only Arrow buffers, and then `df.loc[0, 'year'] = 2020` fails with
     # 'assignment destination is read-only'. A loaded frame must be as writable as pandas.read_csv's.
-    # One thread: on a busy shared machine, thread start-up costs more than it saves on these sizes.
+    # One thread: on a busy 2-core machine, thread start-up costs more than it saves on these sizes.
     table = _mapped_table(path)
     meta = json.loads((table.schema.metadata or {}).get(_META, b'{"geometry": null}'))
     col = meta.get("geometry")

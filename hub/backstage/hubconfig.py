@@ -1,6 +1,6 @@
 """Build the hub's configuration from the lab's settings: a pure function, unit-tested on a ``Config()``.
 
-``hub/jupyterhub_config.py`` (and, later, the Kubernetes deployment's ``hub.extraFiles``) calls
+``hub/jupyterhub_config.py`` (and, on Kubernetes, ``backstage.k8s.configure_hub`` from ``hub.extraConfig``) calls
 :func:`build_config` on :func:`~backstage.settings.load_settings`. The config only sets values,
 never appends to lists it did not create.
 """

@@ -1,4 +1,4 @@
-"""The hub's managed services: the idle culler, the "Share my server" page and (when built) the gallery."""
+"""The hub's managed services: the idle culler, the "Share my server" page, the gallery and the commons."""
 
 from __future__ import annotations
 
