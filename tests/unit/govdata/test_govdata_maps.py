@@ -1,4 +1,6 @@
-"""Choropleths: legend, tooltips, colour-blind-safe classes, attribution, and no CDN at all."""
+"""Choropleths: legend, tooltips, colour-blind-safe classes, attribution, and no CDN at all.
+
+How they render in Chromium (network off, desktop and phone): tests/browser/test_govdata_maps_browser.py."""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ import re
 
 import numpy as np
 import pytest
-from backstage.chromium import CHROMIUM, CHROMIUM_ARGS
-from backstage_testing.maps import FITTED, MEASURE, check_fits, inside
 
 import govdata
 from govdata import maps
@@ -85,32 +85,6 @@ def test_missing_vendored_leaflet_says_run_make_vendor(imd_map_data, monkeypatch
         maps._leaflet_assets.cache_clear()
 
 
-def test_the_saved_map_renders_in_chromium_with_the_network_off(imd_map_data, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    path = tmp_path / "imd.html"
-    govdata.choropleth(imd_map_data, "Score", legend="IMD score").save(str(path))
-    blocked, errors = [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.route(re.compile(r"^(?!file:|data:|about:).*"),
-                       lambda route: (blocked.append(route.request.url), route.abort()))
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(path.as_uri())
-            page.wait_for_selector("path.leaflet-interactive", timeout=15000)
-            polygons = page.locator("path.leaflet-interactive").count()
-            legend = page.locator(".govdata-legend").inner_text()
-            credit = page.locator(".govdata-credits").inner_text()
-        finally:
-            browser.close()
-    assert blocked == [] and errors == []
-    assert polygons == 374
-    assert "IMD score" in legend and "No data" in legend
-    assert "Indices of Deprivation" in credit
-
-
 def test_text_in_tooltips_is_escaped(imd_map_data):
     hostile = imd_map_data.head(3).copy()
     hostile["LAD21NM"] = ['<img src=x onerror="alert(1)">', "Brighton & Hove", "ok"]
@@ -130,62 +104,3 @@ def test_map_coordinates_keep_five_decimals_by_default_and_full_precision_on_req
     full = govdata.choropleth(imd_map_data, "Score", precision=15).get_root().render()
     assert longest_decimals(small) <= 5 < longest_decimals(full)
     assert len(small) < 0.75 * len(full)
-
-
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
-                         ids=["desktop", "phone"])
-def test_the_whole_country_fits_in_the_notebook_frame_with_the_credits_once_and_under_it(imd_map_data, tmp_path,
-                                                                                         viewport):
-    from playwright.sync_api import sync_playwright
-
-    # the map as a notebook or a dashboard shows it: its _repr_html_ (an iframe) in a page
-    m = govdata.choropleth(imd_map_data, "Score", legend="IMD score")
-    page_file = tmp_path / "output.html"
-    page_file.write_text(f"<!doctype html><html><body style='margin:0;padding:8px'>{m._repr_html_()}</body></html>")
-    blocked = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=viewport)
-            page.route(re.compile(r"^(?!file:|data:|about:).*"),
-                       lambda route: (blocked.append(route.request.url), route.abort()))
-            page.goto(page_file.as_uri())
-            frame = page.frame_locator("iframe")
-            frame.locator("path.leaflet-interactive").first.wait_for(timeout=15000)
-            iframe = page.locator("iframe").bounding_box()
-            frame = page.locator("iframe").element_handle().content_frame()
-            frame.wait_for_function(FITTED, timeout=15000)
-            inner = frame.evaluate(MEASURE)
-        finally:
-            browser.close()
-    assert blocked == []
-    check_fits(inner)
-    assert iframe["x"] >= 0 and iframe["x"] + iframe["width"] <= viewport["width"]  # the frame fits the screen
-    assert inner["text"].count("Contains MHCLG English Indices of Deprivation 2019 data") == 1
-
-
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
-                         ids=["desktop", "phone"])
-def test_the_saved_map_fills_the_window_and_refits_when_it_is_resized(imd_map_data, tmp_path, viewport):
-    from playwright.sync_api import sync_playwright
-
-    path = tmp_path / "imd.html"
-    govdata.choropleth(imd_map_data, "Score", tiles="http://tiles.invalid/{z}/{x}/{y}.png",
-                       tiles_attribution="Local tiles").save(str(path))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 800, "height": 600})
-            page.route(re.compile(r"^(?!file:|data:|about:).*"), lambda route: route.abort())
-            page.goto(path.as_uri())
-            page.wait_for_selector("path.leaflet-interactive", timeout=15000)
-            page.set_viewport_size(viewport)  # a window resized, a phone turned
-            page.wait_for_function("""() => { const c = document.querySelector('.leaflet-container')
-                .getBoundingClientRect(); return Math.abs(c.width - (innerWidth)) < 2; }""", timeout=15000)
-            page.wait_for_function(FITTED, timeout=15000)  # the refit runs after layout: poll to a deadline
-            inner = page.evaluate(MEASURE)
-        finally:
-            browser.close()
-    check_fits(inner)
-    assert inside(inner["container"], inner["page"])
-    assert "Map tiles: Local tiles" in inner["text"] and inner["text"].count("Local tiles") == 1
