@@ -159,3 +159,12 @@ def test_the_hub_config_of_mode_oidc(tmp_path):
     assert o.token_auth_method == "private_key_jwt" and o.scope == ["openid", "email"]
     assert o.store_path == str(tmp_path / "signups.sqlite") and o.people_path == str(tmp_path / "oidc-people.sqlite")
     assert c.Authenticator.allow_all is False
+
+
+def test_the_state_format_of_oauthenticator_is_read():
+    """The nonce is derived from OAuthenticator's state id: this fails if its (private) format changes."""
+    from backstage.auth.oidc.handlers import state_id_of
+    from oauthenticator.oauth2 import _serialize_state
+
+    assert state_id_of(_serialize_state({"state_id": "abc123", "next_url": "/x"})) == "abc123"
+    assert state_id_of("not base64 json") == "" and state_id_of("") == ""
