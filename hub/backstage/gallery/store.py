@@ -20,7 +20,12 @@ from pathlib import Path
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from backstage.web import connect, fsync_dir, transaction, write_durably
+
 log = logging.getLogger(__name__)
+
+#: ``write_durably`` is backstage.web's; the checks import it from here
+__all__ = ["STATUSES", "Store", "StoreError", "check_slug", "slugify", "write_durably"]
 
 STATUSES = ("checking", "checks-failed", "awaiting-review", "published", "rejected", "unpublished", "superseded")
 RESERVED_SLUGS = {"voila", "api", "static", "new"}
@@ -76,27 +81,6 @@ def check_slug(slug: str) -> str:
     return slug
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_durably(path: Path, data: bytes, mode: int = 0o400) -> None:
-    """Write *data* to *path* through a temp file, fsync it and its folder, then make it read-only."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 class Store(LoggingConfigurable):
     """Submissions, their versions and their snapshot files, under one state folder."""
 
@@ -119,10 +103,7 @@ class Store(LoggingConfigurable):
         self.published = self.root / "published"
         for folder in (self.snapshots, self.published):
             folder.mkdir(exist_ok=True, mode=0o700)
-        self.db = sqlite3.connect(self.root / "gallery.sqlite", isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db = connect(self.root / "gallery.sqlite")
         self.db.executescript(_SCHEMA)
         columns = {row["name"] for row in self.db.execute("PRAGMA table_info(submissions)")}
         if "idea" not in columns:  # a store made before ideas were linked
@@ -199,18 +180,16 @@ class Store(LoggingConfigurable):
         submission_id = uuid.uuid4().hex
         write_durably(self.snapshots / submission_id / "submitted.ipynb", notebook)
         now = time.time()
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            slug, version = self._slug_for(author, title)
-            self.db.execute(
-                "INSERT INTO submissions (id, author, title, summary, topics, slug, version, status, sha256,"
-                " created, updated, idea) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (submission_id, author, title, summary, json.dumps(topics), slug, version, "checking",
-                 sha256, now, now, None if idea is None else json.dumps(idea)),
-            )
-            self.db.execute("COMMIT")
+            with transaction(self.db):
+                slug, version = self._slug_for(author, title)
+                self.db.execute(
+                    "INSERT INTO submissions (id, author, title, summary, topics, slug, version, status, sha256,"
+                    " created, updated, idea) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (submission_id, author, title, summary, json.dumps(topics), slug, version, "checking",
+                     sha256, now, now, None if idea is None else json.dumps(idea)),
+                )
         except BaseException:
-            self.db.execute("ROLLBACK")
             shutil.rmtree(self.snapshots / submission_id, ignore_errors=True)
             raise
         log.info("stored submission %s (%s v%d) by %s", submission_id, slug, version, author)
@@ -240,16 +219,15 @@ class Store(LoggingConfigurable):
             )
         source = self.snapshots / submission_id / "submitted.ipynb"
         write_durably(self.published / f"{item['slug']}.ipynb", source.read_bytes(), mode=0o400)
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute(
-            "UPDATE submissions SET status='superseded', updated=? WHERE slug=? AND status='published'",
-            (time.time(), item["slug"]),
-        )
-        self.db.execute(
-            "UPDATE submissions SET status='published', published_at=?, updated=? WHERE id=?",
-            (time.time(), time.time(), submission_id),
-        )
-        self.db.execute("COMMIT")
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE submissions SET status='superseded', updated=? WHERE slug=? AND status='published'",
+                (time.time(), item["slug"]),
+            )
+            self.db.execute(
+                "UPDATE submissions SET status='published', published_at=?, updated=? WHERE id=?",
+                (time.time(), time.time(), submission_id),
+            )
         return self.add_comment(submission_id, reviewer, comment or "Approved", "approve")
 
     def unpublish(self, submission_id: str, reviewer: str, reason: str) -> dict:
@@ -258,7 +236,7 @@ class Store(LoggingConfigurable):
             raise StoreError(f"submission {submission_id} is {item['status']!r}, not published")
         target = self.published / f"{item['slug']}.ipynb"
         target.unlink(missing_ok=True)
-        _fsync_dir(self.published)
+        fsync_dir(self.published)
         self.update(submission_id, status="unpublished")
         return self.add_comment(submission_id, reviewer, reason, "unpublish")
 

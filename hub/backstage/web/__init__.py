@@ -11,7 +11,7 @@ from .api import APIHandler
 from .app import HubServiceApp
 from .auth import HubUserHandler
 from .pages import PageHandler, asset_routes, make_jinja_env
-from .store import connect, transaction, write_durably
+from .store import connect, fsync_dir, transaction, write_durably
 
-__all__ = ["APIHandler", "HubServiceApp", "HubUserHandler", "PageHandler", "asset_routes", "connect", "make_jinja_env",
-           "transaction", "write_durably"]
+__all__ = ["APIHandler", "HubServiceApp", "HubUserHandler", "PageHandler", "asset_routes", "connect", "fsync_dir",
+           "make_jinja_env", "transaction", "write_durably"]
