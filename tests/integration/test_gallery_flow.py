@@ -451,3 +451,18 @@ def test_an_acknowledged_submission_survives_kill_9_and_the_restarted_gallery_le
         time.sleep(1)
     alive = [" ".join(p.cmdline())[:80] for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], alive
+
+
+def test_pages_on_the_shared_web_base_keep_their_status_and_a_refused_form_keeps_what_was_typed(lab, people):
+    """The gallery's pages use backstage.web: an unknown page is the shared 404 page naming the cause; a Submit
+    form refused for its title answers 400 with the message and the person's other fields, and stores nothing."""
+    session = gallery_session(lab, people["author"]["name"], ("participants",))
+    r = session.get(f"{lab.service_url('gallery')}no-such-page", timeout=60)
+    assert r.status_code == 404 and "Page not found" in r.text and "no such page in the gallery" in r.text
+    assert "web/supported.js" in r.text and "Dashboard gallery" in r.text  # the shared layout, the gallery's name
+    before = _count(lab, people)
+    r = session.post(f"{lab.service_url('gallery')}submit", timeout=60,
+                     data={"title": " ", "summary": "kept <b>as typed</b>", "path": "x.ipynb", "_xsrf": gallery_xsrf(session)})
+    assert r.status_code == 400 and "give a title" in r.text, r.text[:500]
+    assert "kept &lt;b&gt;as typed&lt;/b&gt;" in r.text
+    assert _count(lab, people) == before
