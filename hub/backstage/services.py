@@ -83,6 +83,8 @@ def gallery_service(settings: dict) -> dict:
         "GALLERY_VOILA_PORT": str(ports["gallery_voila"]),
         "BACKSTAGE_PUBLIC_URL": f"http://{host}:{settings['port']}",
     }
+    if ports.get("commons"):  # the idea a dashboard answers and its data problems (gallery/commons_links.py)
+        env["BACKSTAGE_COMMONS_API"] = f"http://127.0.0.1:{ports['commons']}/services/{COMMONS_SERVICE}/api/"
     # govdata's mirror/cache and the test isolation of Jupyter's folders reach the checks' and dashboards' kernels.
     for name in ("GOVDATA_MIRROR", "GOVDATA_CACHE", "HOME", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",
                  "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "PATH"):

@@ -87,6 +87,12 @@ def test_a_changed_byte_marks_the_dashboard_tells_its_owner_and_files_one_barrie
     [barrier] = lab_requests(lab)
     assert barrier["kind"] == "barrier" and barrier["barrier"] == "broken-link" and barrier["status"] == "open"
     assert mark["request_ids"] == [barrier["id"]]
+    # the gallery's card says so, with a link to the request (the gallery caches the commons' answer briefly)
+    deadline, card = time.monotonic() + 60, ""
+    while time.monotonic() < deadline and "Data problem since" not in card:
+        card = requests.get(lab.service_url("gallery"), headers=auth(dashboard["token"]), timeout=30).text
+        time.sleep(0 if "Data problem since" in card else 3)
+    assert "Data problem since" in card and f"requests/{barrier['id']}" in card
     updates = requests.get(f"{commons}api/updates", headers=auth(dashboard["token"]), timeout=30).json()["updates"]
     assert [u["kind"] for u in updates if "data problem" in u["subject"]] == ["data-alert"]
 

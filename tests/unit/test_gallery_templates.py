@@ -17,11 +17,11 @@ def xsrf_html(token: str):
     return lambda: Markup(f'<input type="hidden" name="_xsrf" value="{xhtml_escape(token)}"/>')
 
 
-def render_gallery(items=(), total=0, q=""):
+def render_gallery(items=(), total=0, q="", **extra):
     return ENV.get_template("gallery.html").render(
         user={"name": "official"}, reviewer=False, prefix="/services/gallery/", xsrf_html=xsrf_html(""),
         status_tags={}, **LAYOUT, hub_prefix="/hub/", items=list(items), total=total, q=q,
-        topics=[], datasets=[], topic="", dataset="",
+        topics=[], datasets=[], topic="", dataset="", **extra,
     )
 
 
@@ -69,3 +69,17 @@ def test_gallery_pages_use_the_shared_layout_with_the_gallerys_styles():
     assert 'src="/services/gallery/web/supported.js"' in html
     assert 'href="/services/gallery/static/gallery.css"' in html
     assert "licences named on each card" in html.split("<footer")[1]
+
+
+def test_a_card_names_the_idea_and_its_challenge_and_marks_a_data_problem():
+    """Issue 12: the card shows the idea and challenge it answers; issue 13: a broken dataset marks it."""
+    item = {"id": "a" * 32, "slug": "pay-gap", "title": "Pay gap", "summary": "", "author": "ada", "version": 1,
+            "published_at": 1_790_000_000, "idea": 7, "topics": [], "datasets": []}
+    ideas = {7: {"title": "Map <the> gap", "challenge": {"id": 3, "title": "Fairer pay"}}}
+    problems = {"pay-gap": {"since": 1_795_000_000, "request_ids": [12]}}
+    html = render_gallery([item], total=1, ideas=ideas, problems=problems, commons_url="/services/commons/")
+    assert 'href="/services/commons/ideas/7">The idea “Map &lt;the&gt; gap”</a>' in html
+    assert 'href="/services/commons/challenges/3">Fairer pay</a>' in html
+    assert "Data problem since" in html and 'href="/services/commons/requests/12"' in html
+    plain = render_gallery([item], total=1, commons_url="/services/commons/")  # the commons did not answer
+    assert "Idea 7 in the commons" in plain and "Data problem" not in plain

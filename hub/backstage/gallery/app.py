@@ -25,6 +25,7 @@ from backstage.web import HubServiceApp, asset_routes, make_jinja_env
 
 from . import handlers, pages, proxy
 from .checks import Checks
+from .commons_links import CommonsLinks
 from .sandbox import Sandbox
 from .store import Store, StoreError
 from .thumbnails import Thumbnails
@@ -124,7 +125,7 @@ class GalleryApp(HubServiceApp):
         ]
         return web.Application(
             routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=make_jinja_env(HERE / "templates"),
-            kernel_grants=grants, asset_cache=proxy.AssetCache(), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
+            kernel_grants=grants, asset_cache=proxy.AssetCache(), commons_links=CommonsLinks(), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
         )
 

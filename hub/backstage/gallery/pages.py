@@ -66,7 +66,7 @@ class NotFoundPage(GalleryPageHandler):
 
 class GalleryPage(GalleryPageHandler):
     @web.authenticated
-    def get(self):
+    async def get(self):
         items = self.store.published_items()
         q = self.get_argument("q", "").strip()
         topic = self.get_argument("topic", "")
@@ -84,8 +84,11 @@ class GalleryPage(GalleryPageHandler):
             if dataset and dataset not in {d["id"] for d in item["datasets"]}:
                 continue
             shown.append(item)
+        links = self.settings["commons_links"]
+        problems = await links.data_problems()
+        ideas = {item["idea"]: await links.idea(item["idea"]) for item in shown if item.get("idea")}
         self.render_page("gallery.html", items=shown, total=len(items), q=q, topic=topic, dataset=dataset,
-                         topics=topics, datasets=datasets)
+                         topics=topics, datasets=datasets, problems=problems, ideas=ideas)
 
 
 class SubmitPage(GalleryPageHandler):
