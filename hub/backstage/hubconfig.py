@@ -156,6 +156,8 @@ def build_config(settings: dict) -> Config:
     # shares and revocations take effect within REVOKE_WITHIN s (servers cache the hub's answer; default 300 s)
     c.Spawner.args = [f"--HubOAuth.cache_max_age={REVOKE_WITHIN}"]
     c.Spawner.mem_limit = settings.get("mem_limit")
+    if settings.get("start_limit"):
+        c.BackstageSpawner.start_limit = settings["start_limit"]  # later arrivals queue
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "GOVDATA_MIRROR", "BACKSTAGE_LAB_ID"]
     # a server's own token may submit to the gallery from a notebook cell (backstage.gallery.client), never
     # review: JupyterHub gives it only the part of these scopes that its owner holds (the five groups do)

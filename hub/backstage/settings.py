@@ -36,6 +36,7 @@ DEFAULTS: dict = {
     "admin_users": ["admin"],
     "idle_timeout": 3600,
     "mem_limit": None,
+    "start_limit": None,  # servers starting at once; None: 2 per CPU core (backstage.spawner)
     "user_prefix": "bk-",
     "isolation": "auto",
     "internal_ports": {"hub": 8081, "proxy_api": 8001, "gallery": 8101, "gallery_voila": 8102, "share": 8103,
@@ -83,6 +84,7 @@ SCHEMA: dict = {
         "admin_users": {"type": "array", "items": {"type": "string"}},
         "idle_timeout": {"type": "integer", "minimum": 0},
         "mem_limit": {"type": ["string", "integer", "null"], "pattern": "^[0-9]+[KMGT]?$"},
+        "start_limit": {"type": ["integer", "null"], "minimum": 1},
         "user_prefix": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,9}$"},
         "isolation": {"enum": ["auto", "users", "none"]},
         "internal_ports": {

@@ -21,14 +21,22 @@ import sys
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
-from traitlets import Bool, Unicode, default
+from jupyterhub.utils import maybe_future
+from traitlets import Bool, Integer, Unicode, default
 
 from backstage.singleuser.labconfig import write_lab_config
 from backstage.starters import copy_starter_notebooks, copy_starter_notebooks_as
+from backstage.startqueue import StartQueue
 
 __all__ = ["BackstageSpawner"]
 
 _MARK = "government-backstage"  # written into the GECOS field of accounts the lab creates
+_QUEUES: dict[int, StartQueue] = {}  # one start queue per hub process (and limit)
+
+
+def default_start_limit() -> int:
+    """Starts in flight by default: 2 per core (a start is ~1.7 s of CPU plus waits on disk and the network)."""
+    return 2 * (os.cpu_count() or 1)
 
 
 class BackstageSpawner(LocalProcessSpawner):
@@ -64,6 +72,17 @@ class BackstageSpawner(LocalProcessSpawner):
         "JupyterLab settings: see backstage/singleuser/labconfig.py); default: `singleuser` beside "
         "homes_dir; empty: none. Example: c.BackstageSpawner.lab_config_dir = '/srv/backstage/singleuser'",
     )
+
+    start_limit = Integer(
+        config=True,
+        help="How many servers start at once; later arrivals wait in a first-come, first-served queue "
+        "(before JupyterHub's start_timeout clock) and the progress page says how many are ahead. "
+        "Default: 2 per CPU core. Example: c.BackstageSpawner.start_limit = 4",
+    )
+
+    @default("start_limit")
+    def _default_start_limit(self):
+        return default_start_limit()
 
     @default("lab_config_dir")
     def _default_lab_config_dir(self):
@@ -178,7 +197,61 @@ class BackstageSpawner(LocalProcessSpawner):
             env["JUPYTER_CONFIG_PATH"] = str(Path(self.lab_config_dir) / "jupyter")
         return env
 
+    @property
+    def start_queue(self) -> StartQueue:
+        """The hub process's queue of server starts."""
+        queue = _QUEUES.get(self.start_limit)
+        if queue is None:
+            queue = _QUEUES[self.start_limit] = StartQueue(self.start_limit)
+        return queue
+
+    async def run_pre_spawn_hook(self):
+        # JupyterHub 6.1.1 (User.spawn) awaits this before it calls start() under
+        # asyncio.wait_for(start_timeout): the wait for a place is not counted against that limit.
+        queue = self.start_queue
+        place = queue.place(self) or queue.holds(self)
+        if not place:
+            await queue.wait_turn(self)
+            self.log.info("Start queue: %s may start (%d starting, %d waiting)",
+                          self._log_name, queue.starting, queue.waiting)
+            spawn = self._spawn_future
+            if spawn is None:  # started without the hub's handler (none here): free the place when start returns
+                self._leave_queue_after_start = True
+            else:  # ready, failed or cancelled: the next in line starts
+                spawn.add_done_callback(lambda _: queue.leave(self))
+        return await maybe_future(super().run_pre_spawn_hook())
+
+    async def progress(self):
+        queue = self.start_queue
+        loop = asyncio.get_running_loop()
+        joined_by = loop.time() + 10  # the hub may still be preparing the start (tokens, OAuth client)
+        while not (queue.holds(self) or queue.place(self)) and self._spawn_pending and loop.time() < joined_by:
+            await queue.changed(queue.version, timeout=1)
+        told = None
+        while (place := queue.place(self)) is not None:
+            seen = queue.version
+            if place != told:
+                yield {"progress": 5, "message": place.message()}
+                told = place
+            await queue.changed(seen, timeout=30)
+        yield {"progress": 50, "message": "Starting your server: setting up your home and JupyterLab..."}
+
+    async def stop(self, now=False):
+        self.start_queue.leave(self)  # stopped while waiting or starting: the place goes to the next in line
+        return await super().stop(now=now)
+
     async def start(self):
+        try:
+            return await self._start()
+        except BaseException:
+            self.start_queue.leave(self)  # a failed start frees its place at once
+            raise
+        finally:
+            if getattr(self, "_leave_queue_after_start", False):
+                self._leave_queue_after_start = False
+                self.start_queue.leave(self)
+
+    async def _start(self):
         await asyncio.get_running_loop().run_in_executor(None, self._prepare_home)
         if self.lab_config_dir:
             write_lab_config(self.lab_config_dir, self.lab_links())

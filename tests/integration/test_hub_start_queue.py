@@ -1,0 +1,104 @@
+"""Fair arrivals (issue 16, item 3) on a real lab that starts one server at a time: three people start at
+once, each gets a server in arrival order, the later ones read on the hub's progress stream that they wait
+(and how many are ahead), and sign-in stays fast meanwhile."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from backstage_testing.lab import delete_unix_users, running_lab
+
+pytestmark = pytest.mark.integration
+
+PEOPLE = ("qada", "qben", "qcat")
+WAITING = re.compile(r"^(In the queue: \d+ (person|people) ahead of you|Waiting for a free place: )")
+
+
+@pytest.fixture
+def lab():
+    state = Path(tempfile.mkdtemp(prefix="backstage-queue-"))
+    prefix = f"q{secrets.token_hex(2)}-"
+    try:
+        with running_lab(state, user_prefix=prefix, gallery=False, idle_timeout=0, start_limit=1) as lab:
+            yield lab
+    finally:
+        delete_unix_users(prefix)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def progress_events(lab, name: str, session: requests.Session, deadline: float) -> list[dict]:
+    """The events of ``name``'s start, read from the hub's progress stream as its spawn-pending page does."""
+    url = f"{lab.url}/hub/api/users/{name}/server/progress"
+    events = []
+    while time.monotonic() < deadline:
+        with session.get(url, headers={"X-XSRFToken": lab.xsrf(session)}, stream=True, timeout=300) as r:
+            if r.status_code == 400 and "is not starting" in r.text:  # the start is not registered yet
+                time.sleep(0.1)
+                continue
+            assert r.status_code == 200, f"{name}: {r.status_code} {r.text[:300]}"
+            for line in r.iter_lines(decode_unicode=True):
+                if line and line.startswith("data:"):
+                    events.append(json.loads(line[5:]))
+        if events and (events[-1].get("ready") or events[-1].get("failed")):
+            return events
+    raise AssertionError(f"{name}'s progress stream never said ready or failed: {events}")
+
+
+def start_and_follow(lab, name: str, session: requests.Session, delay: float) -> tuple[list[dict], float]:
+    """Ask for ``name``'s server (as the hub's spawn page does) and follow its progress at once."""
+    time.sleep(delay)  # arrival order: ada, then ben, then cat, a moment apart
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        request = pool.submit(session.post, f"{lab.url}/hub/api/users/{name}/server",
+                              headers={"X-XSRFToken": lab.xsrf(session)}, timeout=60)
+        events = progress_events(lab, name, session, time.monotonic() + 300)
+        ready_at = time.monotonic()
+        r = request.result()
+    assert r.status_code in (201, 202), f"{name}: {r.status_code} {r.text[:300]}"
+    return events, ready_at
+
+
+def test_three_people_starting_at_once_are_started_one_after_another_and_told_they_wait(lab):
+    sessions = {name: lab.create_user(name, groups=("participants",)) for name in PEOPLE}
+    lab.create_user("qlate", groups=("participants",))
+
+    with concurrent.futures.ThreadPoolExecutor(len(PEOPLE)) as pool:
+        futures = {name: pool.submit(start_and_follow, lab, name, sessions[name], 0.4 * i)
+                   for i, name in enumerate(PEOPLE)}
+        # sign-in answers fast while the queue is full (poll until someone waits, then time a sign-in)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Start queue:" not in lab.log_text():
+            time.sleep(0.2)
+        started = time.monotonic()
+        lab.login("qlate", lab.passwords["qlate"])
+        sign_in_seconds = time.monotonic() - started
+        results = {name: future.result() for name, future in futures.items()}
+
+    for name, (events, _) in results.items():
+        assert events[-1].get("ready"), f"{name}: {events}"
+        server = lab.api("GET", f"/users/{name}").json()["servers"][""]
+        assert server["ready"], server
+    messages = {name: [e.get("message", "") for e in events] for name, (events, _) in results.items()}
+    # the first starts at once; the later ones are told they wait, the last that someone is ahead of them
+    assert not any(WAITING.match(m) for m in messages["qada"]), messages["qada"]
+    assert any(WAITING.match(m) for m in messages["qben"]), messages["qben"]
+    assert any(m.startswith("In the queue: 1 person ahead of you, 1 server is starting now (the lab starts 1 at "
+                            "a time)") for m in messages["qcat"]), messages["qcat"]
+    for name in ("qben", "qcat"):  # after waiting, the start itself is reported
+        assert any(m.startswith("Starting your server") for m in messages[name]), messages[name]
+    # one at a time, in arrival order
+    log = lab.log_text()
+    order = re.findall(r"Start queue: (q[a-z]+) may start", log)
+    assert order == list(PEOPLE), order
+    ready_at = {name: at for name, (_, at) in results.items()}
+    assert ready_at["qada"] <= ready_at["qben"] <= ready_at["qcat"], ready_at
+    assert sign_in_seconds < 5, f"sign-in took {sign_in_seconds:.1f} s while servers started"
+    assert "Traceback" not in log, log[-3000:]
