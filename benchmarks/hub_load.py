@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--arrival", type=float, default=None, metavar="S",
                    help="event mode: people enrolled with 'backstage kit enrol' arrive at random over S seconds, "
                         "all at once if they come together (e.g. --users 20 --arrival 30)")
+    p.add_argument("--start-limit", type=int, default=None, metavar="N",
+                   help="the lab's start_limit setting: servers starting at once (default: the lab's, 2 per core)")
     p.add_argument("--time-limit", type=float, default=3600,
                    help="people not started after this many seconds count as failures (default: 3600)")
     p.add_argument("--keep-state", action="store_true", help="keep the lab's state folder (for its log)")
@@ -116,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         try:
             event = {"auth": {"mode": "shared-password", "event_password": secrets.token_urlsafe(12)}}
-            with running_lab(state, user_prefix=unix_prefix, idle_timeout=0, gallery=False,
+            limit = {"start_limit": args.start_limit} if args.start_limit else {}
+            with running_lab(state, user_prefix=unix_prefix, idle_timeout=0, gallery=False, **limit,
                              **(event if args.arrival is not None else {})) as lab:
                 print(f"lab up at {lab.url} in {time.monotonic() - start:.1f} s (state {state})", flush=True)
                 start = time.monotonic()
