@@ -124,10 +124,20 @@ class BackstageSpawner(LocalProcessSpawner):
             )
             entry = pwd.getpwnam(name)
         if _MARK not in entry.pw_gecos or Path(entry.pw_dir) != home:
-            raise RuntimeError(
-                f"the Unix account {name!r} exists but was not made by the lab: refusing to run "
-                f"{self.user.name!r}'s server as it. Choose another user_prefix, or remove that account."
+            other_lab = _MARK in entry.pw_gecos
+            error = RuntimeError(
+                f"the Unix account {name!r} exists but was not made by "
+                f"{'this lab (another lab on this machine made it, with its home at ' + entry.pw_dir + ')' if other_lab else 'the lab'}: "
+                f"refusing to run {self.user.name!r}'s server as it. Give each lab on a machine its own "
+                "user_prefix in settings.yaml, or remove that account."
             )
+            # what the person sees on the spawn page (JupyterHub shows `jupyterhub_message`, not a bare 500)
+            error.jupyterhub_message = (
+                f"Your server cannot start: the machine already has a Unix account named {name!r} that this lab "
+                "did not make. This is not something you can fix: please tell the lab's organisers, who will "
+                "find the details in the lab's log."
+            )
+            raise error
         return entry
 
     def _prepare_home(self) -> None:

@@ -96,8 +96,10 @@ def test_unix_names_carry_the_prefix(tmp_path):
 @pytest.mark.parametrize("name", ["root", "daemon", "nobody"])
 def test_existing_system_accounts_are_never_used(tmp_path, name):
     s = _spawner(name, user_prefix="", homes_dir=str(tmp_path))
-    with pytest.raises(RuntimeError, match="not made by the lab"):
+    with pytest.raises(RuntimeError, match="not made by the lab") as refused:
         s._ensure_unix_user()
+    # the person sees what happened and whom to tell on the spawn page, not a bare "500: Unhandled error"
+    assert "tell the lab's organisers" in refused.value.jupyterhub_message
 
 
 def test_one_person_lab_runs_as_me(tmp_path):

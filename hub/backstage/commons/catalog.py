@@ -29,6 +29,12 @@ def check_datasets(ids) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def catalog_choices() -> list[dict]:
+    """Every dataset of the catalog (id, title, publisher), for the challenge form: no one needs a lab to find an id."""
+    return [{"id": i, "title": govdata.info(i).title, "publisher": govdata.info(i).publisher}
+            for i in govdata.datasets()]
+
+
 def describe(ids: list[str]) -> list[dict]:
     """Title, publisher and licence (from the catalog) of each dataset id."""
     out = []

@@ -34,7 +34,7 @@ class ChallengesPage(Page):
 class NewChallengePage(Page):
     def get(self):
         self.require_scope(self.commons.challenges_scope, "organisers and officials")
-        self.render_page("challenge_new.html", form={"votes_per_person": "10"}, error=None)
+        self.render_page("challenge_new.html", form={"votes_per_person": "10"}, error=None, catalog=catalog.catalog_choices())
 
     def post(self):
         user = self.require_scope(self.commons.challenges_scope, "organisers and officials")
@@ -43,7 +43,8 @@ class NewChallengePage(Page):
         try:
             challenge_id = store.create_challenge(self.db, owner=user["name"], **validate_challenge(body))
         except CommonsError as e:
-            return self.render_page("challenge_new.html", status=e.status, form=form, error=str(e))
+            return self.render_page("challenge_new.html", status=e.status, form=form, error=str(e),
+                                    catalog=catalog.catalog_choices())
         self.redirect(f"{self.commons.prefix}challenges/{challenge_id}")
 
 

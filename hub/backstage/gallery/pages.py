@@ -44,14 +44,15 @@ class GalleryPageHandler(GalleryHandler, PageHandler):
         p = self.gallery.prefix
         user = self.current_user
         reviewer = self.is_reviewer() if user else False
-        nav = [("Gallery", p)]
+        commons = self._commons_url()
+        nav = [("Commons", commons), ("Gallery", p)]  # officials post challenges there; everyone reads it
         if user:
             nav += [("Submit a notebook", p + "submit"), ("My submissions", p + "mine")]
             if reviewer:
                 nav.append(("Review queue", p + "review"))
             nav.append(("Your lab", hub_pages_url() + "home"))
         ns.update(service_name="Dashboard gallery", nav=nav, reviewer=reviewer, status_tags=STATUS_TAGS,
-                  hub_prefix=hub_pages_url(), commons_url=self._commons_url())
+                  hub_prefix=hub_pages_url(), commons_url=commons)
         return ns
 
     def _commons_url(self) -> str:

@@ -53,8 +53,10 @@ def _clean_html(element) -> str:
 
 
 def static_preview(nb: nbformat.NotebookNode) -> str:
-    """*nb* as sanitised HTML (nbconvert's lab template), without its ``author-only`` cells."""
-    exporter = HTMLExporter(template_name="lab", sanitize_html=True, exclude_anchor_links=True,
+    """*nb* as officials will see it: sanitised HTML (nbconvert's lab template) of the outputs and text, without
+    code (a dashboard shows none) and without ``author-only`` cells. Reviewers read the code in the notebook."""
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True, exclude_anchor_links=True, exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True,
                             filters={"clean_html": _clean_html})
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={AUTHOR_ONLY}), enabled=True)
     body, _ = exporter.from_notebook_node(nb)

@@ -84,9 +84,13 @@ async def fetch_from_server(handler, user: dict, path: str) -> bytes:
             raise SubmissionError(f"there is no notebook {path!r} on your server: check the path", 404) from None
         if e.code == 400:
             raise NotebookRejected(f"not a notebook (not text): your server cannot read {path!r} as text") from None
+        if e.code in (301, 302, 303, 307, 424, 502, 503):  # the hub or the proxy answered: no server running
+            raise SubmissionError(
+                "your lab is not running, so the gallery cannot read your notebook: open 'Your lab' (the link "
+                "at the top), start your server, then submit again", 409) from None
         raise SubmissionError(
-            f"your server answered {e.code} for {path!r}: start your server from the hub home page and retry", 409
-        ) from None
+            f"your server could not give the gallery {path!r} (it answered HTTP {e.code}): open 'Your lab', "
+            "check that the notebook opens there, then submit again", 409) from None
     except OSError as e:
         raise SubmissionError(f"could not reach your server ({e}): start it from the hub home page", 409) from None
     return (json.loads(response.body).get("content") or "").encode()
