@@ -221,6 +221,9 @@ class BackstageSpawner(LocalProcessSpawner):
         queue = self.start_queue
         place = queue.place(self) or queue.holds(self)
         if not place:
+            if queue.waiting or queue.starting >= queue.limit:
+                self.log.info("Start queue: %s waits (%d starting, %d waiting ahead)",
+                              self._log_name, queue.starting, queue.waiting)
             await queue.wait_turn(self)
             self.log.info("Start queue: %s may start (%d starting, %d waiting)",
                           self._log_name, queue.starting, queue.waiting)

@@ -23,7 +23,7 @@ PEOPLE = ("qada", "qben", "qcat")
 WAITING = re.compile(r"^(In the queue: \d+ (person|people) ahead of you|Waiting for a free place: )")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def lab():
     state = Path(tempfile.mkdtemp(prefix="backstage-queue-"))
     prefix = f"q{secrets.token_hex(2)}-"
@@ -102,3 +102,55 @@ def test_three_people_starting_at_once_are_started_one_after_another_and_told_th
     assert ready_at["qada"] <= ready_at["qben"] <= ready_at["qcat"], ready_at
     assert sign_in_seconds < 5, f"sign-in took {sign_in_seconds:.1f} s while servers started"
     assert "Traceback" not in log, log[-3000:]
+
+
+def wait_for_log(lab, pattern: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, lab.log_text()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the lab's log never matched {pattern!r}:\n{lab.log_text()[-3000:]}")
+
+
+def test_people_who_stop_or_are_deleted_while_queued_leave_the_queue(lab):
+    names = ("qeve", "qfay", "qgus", "qhal")
+    sessions = {name: lab.create_user(name, groups=("participants",)) for name in names}
+
+    def ask(name):  # as the browser does after sign-in: the spawn page, which hands over to the pending page
+        r = sessions[name].get(f"{lab.url}/hub/spawn/{name}", allow_redirects=False, timeout=60)
+        assert r.status_code == 302 and "/hub/spawn-pending/" in r.headers["Location"], (r.status_code, r.text[:300])
+
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        asked = []
+        for name in names:  # eve starts; fay, gus and hal queue behind her, in that order
+            asked.append(pool.submit(ask, name))
+            time.sleep(0.2)
+        wait_for_log(lab, r"Start queue: qhal waits \(1 starting, 2 waiting ahead\)")
+        for future in asked:  # each is on the pending page (the spawn page hands over after 1 s)
+            future.result()
+        # at once, while eve's server starts: fay stops her own start, the admin stops gus's (JupyterHub 6.1.1
+        # deletes nobody whose start is pending, queued or not: the admin stops it, then deletes the account)
+        fay = sessions["qfay"]
+        stops = [pool.submit(fay.delete, f"{lab.url}/hub/api/users/qfay/server",
+                             headers={"X-XSRFToken": lab.xsrf(fay)}, timeout=60),
+                 pool.submit(lab.api, "DELETE", "/users/qgus/server", timeout=60)]
+        for stop in stops:
+            assert stop.result().status_code in (202, 204), stop.result().text
+        r = lab.api("DELETE", "/users/qgus", timeout=60)
+        assert r.status_code == 204, f"{r.text}\n{lab.log_text()[-4000:]}"
+        # hal is next once eve's server is ready: nobody waits for the two who left
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            servers = lab.api("GET", "/users/qhal").json()["servers"]
+            if servers.get("", {}).get("ready"):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"hal's server did not start:\n{lab.log_text()[-3000:]}")
+
+    log = lab.log_text()
+    assert re.findall(r"Start queue: (q[a-z]+) may start", log)[-2:] == ["qeve", "qhal"], log[-3000:]
+    assert lab.api("GET", "/users/qfay").json()["servers"] == {}
+    assert lab.api("GET", "/users/qgus").status_code == 404
+    assert "Creating Unix user" not in "\n".join(line for line in log.splitlines() if "qgus" in line)
