@@ -78,6 +78,10 @@ def _service_env(service: dict, values: Mapping, port: int) -> list[dict]:
         # server-side requests to submitters' own servers go through the proxy, like a browser's
         "BACKSTAGE_PUBLIC_URL": "http://proxy-public",
     }
+    if "BACKSTAGE_COMMONS_API" in env:
+        # the commons runs in the hub's pod, which this pod has no route to (its NetworkPolicy): the gallery's
+        # cards show an idea's number, not its title and challenge, nor data problems (gallery/commons_links.py)
+        env["BACKSTAGE_COMMONS_API"] = ""
     out = [{"name": k, "value": v} for k, v in env.items()]
     out.append({"name": "JUPYTERHUB_API_TOKEN",
                 "valueFrom": {"secretKeyRef": {"name": "hub", "key": f"hub.services.{name}.apiToken"}}})
