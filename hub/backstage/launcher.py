@@ -30,6 +30,7 @@ import psutil
 from backstage.auth.store import SignupStore
 from backstage.hubconfig import REPO
 from backstage.net import free_port
+from backstage.paths import state_dir
 from backstage.settings import SettingsError, load_settings
 from backstage.urls import hub_origin
 
@@ -222,7 +223,7 @@ def run(args) -> int:
         env["BACKSTAGE_STATE"] = args.state
     if getattr(args, "port", None) is not None:
         env["BACKSTAGE_PORT"] = str(args.port)
-    env["BACKSTAGE_STATE"] = str(Path(env.get("BACKSTAGE_STATE") or ".backstage").resolve())
+    env["BACKSTAGE_STATE"] = str(state_dir(env))
     try:
         settings = load_settings(env)
     except SettingsError as e:

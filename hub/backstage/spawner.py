@@ -24,6 +24,7 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from jupyterhub.utils import maybe_future
 from traitlets import Bool, Integer, Unicode, default
 
+from backstage.paths import state_dir
 from backstage.singleuser.labconfig import write_lab_config
 from backstage.starters import copy_starter_notebooks, copy_starter_notebooks_as
 from backstage.startqueue import StartQueue
@@ -90,7 +91,7 @@ class BackstageSpawner(LocalProcessSpawner):
 
     @default("homes_dir")
     def _default_homes_dir(self):
-        return str(Path(os.environ.get("BACKSTAGE_STATE", ".backstage")).resolve() / "homes")
+        return str(state_dir() / "homes")
 
     @default("popen_kwargs")
     def _default_popen_kwargs(self):

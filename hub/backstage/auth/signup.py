@@ -14,10 +14,8 @@ a fresh session id at sign-in.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from jupyterhub import orm
 from jupyterhub.auth import Authenticator
@@ -26,6 +24,7 @@ from traitlets import Bool, Integer, Unicode, default
 
 from backstage.auth.store import MAX_PASSWORD_LENGTH, Person, SignupStore
 from backstage.auth.throttle import Throttle
+from backstage.paths import state_dir
 from backstage.usernames import validate_username
 
 __all__ = ["HubMembershipMixin", "SignupAuthenticator", "hashing"]
@@ -66,7 +65,7 @@ class HubMembershipMixin(Authenticator):
 
     @default("store_path")
     def _default_store_path(self):
-        return str(Path(os.environ.get("BACKSTAGE_STATE", ".backstage")).resolve() / "signups.sqlite")
+        return str(state_dir() / "signups.sqlite")
 
     _store = None
     _app = None

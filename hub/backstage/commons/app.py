@@ -25,6 +25,7 @@ from tornado import web
 from traitlets import Bool, Unicode, default
 
 from backstage import urls
+from backstage.paths import state_dir as lab_state_dir
 from backstage.roles import ANSWER_SCOPE, CHALLENGES_SCOPE, GALLERY_SERVICE
 from backstage.web import HubServiceApp, asset_routes, connect, make_jinja_env
 
@@ -70,7 +71,7 @@ class CommonsApp(HubServiceApp):
 
     @default("state_dir")
     def _default_state_dir(self):
-        return str(Path(os.environ.get("BACKSTAGE_STATE", ".backstage")).resolve() / "commons")
+        return str(lab_state_dir() / "commons")
 
     hub_url = Unicode(
         help="""The hub's public URL as a browser reaches it (sign-in, sign-up, people's labs). Default:

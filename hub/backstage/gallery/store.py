@@ -20,6 +20,7 @@ from pathlib import Path
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from backstage.paths import state_dir as lab_state_dir
 from backstage.web import connect, fsync_dir, transaction, write_durably
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class Store(LoggingConfigurable):
 
     @default("state_dir")
     def _default_state_dir(self):
-        return str(Path(os.environ.get("BACKSTAGE_STATE", ".backstage")).resolve() / "gallery")
+        return str(lab_state_dir() / "gallery")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
