@@ -81,6 +81,7 @@ class CommonsPageHandler(CommonsMixin, PageHandler):
         if self.commons.gallery_url:
             nav.append(("Gallery", self.commons.gallery_url))
         if self.current_user:
+            nav.append(("Your updates", p + "updates"))  # answers and alerts on what you filed or supported
             nav.append(("My lab", hub + "home"))
             if self.is_moderator():
                 nav.append(("Reports", p + "reports"))

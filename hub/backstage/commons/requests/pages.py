@@ -26,7 +26,7 @@ class RequestsPageHandler(RequestsMixin, CommonsPageHandler):
         if self.current_user:
             unseen = self.desk.store.unseen_count(self.current_user["name"])
             extra.append((f"Your updates ({unseen} new)" if unseen else "Your updates", p + "updates"))
-        nav = list(ns.get("nav", []))
+        nav = [item for item in ns.get("nav", []) if item[1] != p + "updates"]  # with its count of new ones here
         at = next((i for i, (label, _) in enumerate(nav) if label in ("My lab", "Sign in")), len(nav))
         ns["nav"] = nav[:at] + [item for item in extra if item not in nav] + nav[at:]
         ns.update(kinds=KINDS, barriers=BARRIERS, statuses=STATUSES, status_tags=STATUS_TAGS,
