@@ -225,7 +225,9 @@ async def _hostile_check(tmp_path, markers, loopback_service):
         assert uid not in (0, pwd.getpwnam(sandbox.dashboards_user).pw_uid)
         assert f"NPROC {CHECK_MAX_TASKS}" in text, "a fork bomb in a check would not stop"
         assert processes_of(uid) == [], "a process of the check's account outlived the check"
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).uids().real != uid
+        # dead: gone, or a zombie waiting for init to reap it (no longer running), or the pid reused by another uid
+        assert (not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+                or psutil.Process(pid).uids().real != uid)
         with pytest.raises(KeyError):
             pwd.getpwuid(uid)
         # (e) the thumbnail page reached nothing but its own Voilà, and the submitter sees our words only
