@@ -47,3 +47,12 @@ def lab():
     finally:
         delete_unix_users(prefix)
         shutil.rmtree(state, ignore_errors=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove the Unix accounts of test labs whose temporary state is gone (a lab that was killed, or a module's
+    lab whose folder its fixture removed after the lab's own sweep)."""
+    if os.geteuid() == 0:
+        from backstage_testing.lab import delete_orphan_accounts
+
+        delete_orphan_accounts()

@@ -40,6 +40,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -59,23 +60,37 @@ BACKSTAGE = Path(sys.executable).parent / "backstage"
 START_TIMEOUT = 120
 STOP_TIMEOUT = 10  # contract 1: Ctrl-C stops everything within 10 s (plus the sweep's margin below)
 
-__all__ = ["Lab", "delete_unix_users", "execute_over_websocket", "free_port", "running_lab"]
+__all__ = ["Lab", "delete_orphan_accounts", "delete_unix_users", "execute_over_websocket", "free_port", "running_lab"]
 
 
 def delete_unix_users(prefix: str) -> list[str]:
     """Delete the Unix accounts the lab made with ``prefix`` (marked in their GECOS field)."""
-    deleted = []
-    for entry in pwd.getpwall():
-        if entry.pw_name.startswith(prefix) and "government-backstage" in entry.pw_gecos:
-            for proc in psutil.process_iter(["uids"]):
-                try:
-                    if proc.info["uids"] and proc.info["uids"].real == entry.pw_uid:
-                        proc.kill()
-                except psutil.NoSuchProcess:
-                    pass
-            subprocess.run(["userdel", entry.pw_name], check=False, capture_output=True)
-            deleted.append(entry.pw_name)
-    return deleted
+    accounts = [e for e in pwd.getpwall() if e.pw_name.startswith(prefix) and "government-backstage" in e.pw_gecos]
+    return [_delete_account(entry) for entry in accounts]
+
+
+def _delete_account(entry: pwd.struct_passwd) -> str:
+    """Kill what still runs as the account, then remove it."""
+    for proc in psutil.process_iter(["uids"]):
+        try:
+            if proc.info["uids"] and proc.info["uids"].real == entry.pw_uid:
+                proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    subprocess.run(["userdel", entry.pw_name], check=False, capture_output=True)
+    return entry.pw_name
+
+
+def delete_orphan_accounts() -> list[str]:
+    """Delete the accounts test labs made whose homes are gone (their lab's temporary state was removed).
+
+    Only accounts marked by a lab, with homes in the temporary folder: a lab run by hand keeps its people.
+    The folder of homes must be gone, not just the home: a running lab makes the account before the home.
+    """
+    tmp = Path(tempfile.gettempdir()).resolve()
+    return [_delete_account(e) for e in pwd.getpwall()
+            if "government-backstage" in e.pw_gecos and Path(e.pw_dir).is_relative_to(tmp)
+            and not Path(e.pw_dir).parent.exists()]
 
 
 class Lab:
@@ -286,6 +301,8 @@ def running_lab(state_dir, *, admin_password: str | None = None, env: dict | Non
         left = lab_processes(lab_id)
         for proc in left:
             proc.kill()
+        if os.geteuid() == 0:  # the machine's next user inherits no account of an earlier test lab
+            delete_orphan_accounts()
     log_tail = lab.log_text().rpartition("Stopping the lab")[2][-3000:]
     assert lab.stop_seconds <= STOP_TIMEOUT, (
         f"the lab took {lab.stop_seconds:.1f} s to stop (limit {STOP_TIMEOUT} s):\n{log_tail}")
