@@ -67,6 +67,8 @@ def test_ask_support_answer_and_read_the_update_through_the_pages(lab, new_conte
     ana.get_by_role("heading", name=title, level=1).wait_for()
     assert "The file moved and the <b>link</b> answers 404." in ana.content().replace("&lt;", "<").replace("&gt;", ">")
     no_violations(ana, "a request")
+    ana.get_by_text("You asked for this data: you hear about every answer.").wait_for()
+    assert ana.get_by_role("button", name="Me too: I need this data").count() == 0  # her own request counts her
 
     # ben finds it in the list and presses "Me too"
     ben = signed_in_page(new_context, lab, requests_page, "Sign in to ask for data", people["ben"])

@@ -140,8 +140,8 @@ def test_access_table_for_every_endpoint_public_and_confidential(rlab):
     table = {
         ("GET", f"api/requests/{public}", None):           [200, 200, 200, 200, 200, 200, 200],
         ("GET", f"api/requests/{secret}", None):           [404, 404, 200, 200, 404, 404, 200],
-        ("POST", f"api/requests/{public}/support", None):  [403, 200, 200, 200, 200, 200, 200],
-        ("POST", f"api/requests/{secret}/support", None):  [403, 404, 200, 200, 404, 404, 200],
+        ("POST", f"api/requests/{public}/support", None):  [403, 200, 400, 200, 200, 200, 200],
+        ("POST", f"api/requests/{secret}/support", None):  [403, 404, 400, 200, 404, 404, 200],
         ("DELETE", f"api/requests/{public}/support", None): [403, 200, 200, 200, 200, 200, 200],
         ("POST", f"api/requests/{public}/answer", "a"):    [403, 403, 403, 200, 403, 403, 200],
         ("POST", f"api/requests/{secret}/answer", "a"):    [403, 404, 403, 200, 404, 404, 200],

@@ -169,6 +169,9 @@ class Desk:
         if not viewer.name:
             raise RequestError("sign in to support a data request", 403)
         item = self._get(viewer, request_id)
+        if on and item["author"] == viewer.name:
+            raise RequestError("you asked for this data yourself: your request already counts, and you hear of "
+                               "every answer; ask others who need it to press 'Me too'", 400)
         count = (self.store.support if on else self.store.withdraw)(item["id"], viewer.name)
         return {"supporters": count}
 
