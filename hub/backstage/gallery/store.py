@@ -54,7 +54,23 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS submissions_slug ON submissions(slug, version);
 CREATE INDEX IF NOT EXISTS submissions_author ON submissions(author);
+CREATE TABLE IF NOT EXISTS visibility_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    submission_id TEXT NOT NULL,
+    public INTEGER NOT NULL,
+    changed_by TEXT NOT NULL,
+    changed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS remixes (
+    slug TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    person TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (slug, version, person)
+);
 """
+#: Who may see a published dashboard (issue 14): added to stores made before it; default not public.
+_PUBLIC_COLUMNS = {"public": "INTEGER NOT NULL DEFAULT 0", "public_by": "TEXT", "public_at": "REAL"}
 
 
 class StoreError(ValueError):
@@ -109,6 +125,11 @@ class Store(LoggingConfigurable):
         columns = {row["name"] for row in self.db.execute("PRAGMA table_info(submissions)")}
         if "idea" not in columns:  # a store made before ideas were linked
             self.db.execute("ALTER TABLE submissions ADD COLUMN idea TEXT")
+        for name, kind in _PUBLIC_COLUMNS.items():  # a store made before dashboards could be public
+            if name not in columns:
+                self.db.execute(f"ALTER TABLE submissions ADD COLUMN {name} {kind}")
+        if "based_on" not in columns:  # a store made before remixes (gallery/remix.py)
+            self.db.execute("ALTER TABLE submissions ADD COLUMN based_on TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -121,6 +142,9 @@ class Store(LoggingConfigurable):
         for key in ("topics", "checks", "datasets", "comments"):
             item[key] = json.loads(item[key])
         item["idea"] = json.loads(item["idea"]) if item.get("idea") else None
+        item["public"] = bool(item.get("public"))
+        item["based_on"] = json.loads(item["based_on"]) if item.get("based_on") else None
+        item["remixes"] = self.remix_count(item["slug"])
         return item
 
     def get(self, submission_id: str) -> dict:
@@ -143,15 +167,32 @@ class Store(LoggingConfigurable):
         sql += " ORDER BY created DESC"
         return [self._row(r) for r in self.db.execute(sql, args)]
 
-    def published_items(self) -> list[dict]:
-        """The currently published version of every dashboard, newest first."""
-        return self.query(status="published")
+    def published_items(self, *, public_only: bool = False) -> list[dict]:
+        """The currently published version of every dashboard, newest first (only the public ones if asked)."""
+        items = self.query(status="published")
+        return [i for i in items if i["public"]] if public_only else items
 
     def published_for(self, slug: str) -> dict | None:
         row = self.db.execute(
             "SELECT * FROM submissions WHERE slug=? AND status='published'", (slug,)
         ).fetchone()
         return self._row(row)
+
+    def version_for(self, slug: str, version: int) -> dict | None:
+        """Version *version* of dashboard *slug*, whatever its status (None if there is none)."""
+        row = self.db.execute("SELECT * FROM submissions WHERE slug=? AND version=?", (slug, version)).fetchone()
+        return self._row(row)
+
+    def remix_count(self, slug: str) -> int:
+        """How many people copied a version of *slug* into their lab (each counts once)."""
+        (count,) = self.db.execute("SELECT COUNT(DISTINCT person) FROM remixes WHERE slug=?", (slug,)).fetchone()
+        return count
+
+    def record_remix(self, slug: str, version: int, person: str) -> None:
+        """*person* copied version *version* of *slug* into their lab (again: no change)."""
+        with transaction(self.db):
+            self.db.execute("INSERT OR IGNORE INTO remixes (slug, version, person, at) VALUES (?,?,?,?)",
+                            (slug, version, person, time.time()))
 
     def path(self, submission_id: str, name: str) -> Path:
         """Path of snapshot file *name* (``submitted.ipynb``, ``executed.ipynb``, ``thumbnail.png``...)."""
@@ -173,10 +214,11 @@ class Store(LoggingConfigurable):
         return check_slug(slug), latest + 1
 
     def add(self, *, author: str, title: str, summary: str, topics: list[str], notebook: bytes, sha256: str,
-            idea: int | str | None = None) -> dict:
+            idea: int | str | None = None, based_on: dict | None = None) -> dict:
         """Store a new submission durably (file first, then the row) and return it.
 
-        *notebook* is what the checks run and a reviewer may publish; *idea* the commons idea it answers.
+        *notebook* is what the checks run and a reviewer may publish; *idea* the commons idea it answers;
+        *based_on* the approved dashboard version it is a remix of (``gallery/remix.py``).
         """
         submission_id = uuid.uuid4().hex
         write_durably(self.snapshots / submission_id / "submitted.ipynb", notebook)
@@ -190,6 +232,8 @@ class Store(LoggingConfigurable):
                     (submission_id, author, title, summary, json.dumps(topics), slug, version, "checking",
                      sha256, now, now, None if idea is None else json.dumps(idea)),
                 )
+                if based_on is not None:
+                    self.db.execute("UPDATE submissions SET based_on=? WHERE id=?", (json.dumps(based_on), submission_id))
         except BaseException:
             shutil.rmtree(self.snapshots / submission_id, ignore_errors=True)
             raise
@@ -211,9 +255,14 @@ class Store(LoggingConfigurable):
         comments = item["comments"] + [{"reviewer": reviewer, "text": text, "action": action, "at": time.time()}]
         return self.update(submission_id, comments=comments)
 
-    def publish(self, submission_id: str, reviewer: str, comment: str = "") -> dict:
-        """Publish *submission_id*: its snapshot becomes ``published/<slug>.ipynb``; older versions are superseded."""
+    def publish(self, submission_id: str, reviewer: str, comment: str = "", *, public: bool = False) -> dict:
+        """Publish *submission_id*: its snapshot becomes ``published/<slug>.ipynb``; older versions are superseded.
+
+        *public*: anyone may open it, signed in or not (the reviewer's choice, recorded with who and when).
+        """
         item = self.get(submission_id)
+        if not isinstance(public, bool):
+            raise StoreError(f"'public' must be true or false, not {public!r}")
         if item["status"] not in ("awaiting-review", "unpublished", "rejected"):
             raise StoreError(
                 f"submission {submission_id} is {item['status']!r}: only a checked submission can be approved"
@@ -229,7 +278,41 @@ class Store(LoggingConfigurable):
                 "UPDATE submissions SET status='published', published_at=?, updated=? WHERE id=?",
                 (time.time(), time.time(), submission_id),
             )
+            self._record_visibility(submission_id, public, reviewer)
         return self.add_comment(submission_id, reviewer, comment or "Approved", "approve")
+
+    def _record_visibility(self, submission_id: str, public: bool, reviewer: str) -> None:
+        """Set who may see *submission_id* and log the change (inside the caller's transaction)."""
+        if not isinstance(public, bool):
+            raise StoreError(f"'public' must be true or false, not {public!r}")
+        now = time.time()
+        self.db.execute("UPDATE submissions SET public=?, public_by=?, public_at=? WHERE id=?",
+                        (int(public), reviewer, now, submission_id))
+        self.db.execute("INSERT INTO visibility_changes (submission_id, public, changed_by, changed_at)"
+                        " VALUES (?,?,?,?)", (submission_id, int(public), reviewer, now))
+
+    def set_public(self, slug_or_submission: str, value: bool, reviewer: str) -> dict:
+        """Make a published dashboard (by slug or submission id) public or not; recorded with who and when."""
+        if isinstance(slug_or_submission, str) and _ID_RE.match(slug_or_submission):
+            item = self.get(slug_or_submission)
+        else:
+            item = self.published_for(check_slug(slug_or_submission))
+            if item is None:
+                raise StoreError(f"no published dashboard called {slug_or_submission!r}: pick one from the gallery")
+        if item["status"] != "published":
+            raise StoreError(f"submission {item['id']} is {item['status']!r}: only a published dashboard can be "
+                             "made public or not (approve it first)")
+        with transaction(self.db):
+            self._record_visibility(item["id"], value, reviewer)
+        log.info("%s made %s (v%d) %s", reviewer, item["slug"], item["version"],
+                 "public" if value else "signed-in only")
+        return self.get(item["id"])
+
+    def visibility_changes(self, submission_id: str) -> list[dict]:
+        """Who set *submission_id* public or not, and when, oldest first."""
+        rows = self.db.execute("SELECT public, changed_by, changed_at FROM visibility_changes WHERE submission_id=?"
+                               " ORDER BY id", (submission_id,))
+        return [{"public": bool(r["public"]), "by": r["changed_by"], "at": r["changed_at"]} for r in rows]
 
     def unpublish(self, submission_id: str, reviewer: str, reason: str) -> dict:
         item = self.get(submission_id)
