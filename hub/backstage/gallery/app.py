@@ -8,9 +8,11 @@ servers through the proxy).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,15 +22,18 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient
 from traitlets import Instance, Unicode, default
 
+from backstage.paths import state_dir as lab_state_dir
 from backstage.urls import service_url
 from backstage.web import HubServiceApp, asset_routes, make_jinja_env
 
 from . import handlers, pages, proxy
 from .checks import Checks
 from .commons_links import CommonsLinks
+from .metrics import MetricsHandler
 from .sandbox import Sandbox
 from .store import Store, StoreError
 from .thumbnails import Thumbnails
+from .usage import Usage
 from .voila import VoilaPool
 
 log = logging.getLogger(__name__)
@@ -41,7 +46,7 @@ class GalleryApp(HubServiceApp):
     name = "backstage-gallery"
     service_name = "gallery"
     description = __doc__
-    classes = [Store, Sandbox, Checks, Thumbnails, VoilaPool]
+    classes = [Store, Sandbox, Checks, Thumbnails, VoilaPool, Usage]
 
     review_scope = Unicode(
         "custom:gallery:review",
@@ -72,12 +77,14 @@ class GalleryApp(HubServiceApp):
     store = Instance(Store, allow_none=True)
     checks = Instance(Checks, allow_none=True)
     voila = Instance(VoilaPool, allow_none=True)
+    usage = Instance(Usage, allow_none=True)
 
     def init_parts(self) -> None:
         self.store = Store(parent=self)
         sandbox = Sandbox(owner=str(self.store.root), parent=self)
         self.voila = VoilaPool(str(self.store.published), run_as=sandbox.dashboards_account(), parent=self)
         self.checks = Checks(self.store, sandbox=sandbox, template=self.voila.template, parent=self)
+        self.usage = Usage(self.store, parent=self)
 
     async def act(self, submission_id: str, action: str, reviewer: str, body: dict) -> dict:
         """A reviewer's decision: approve (publish), reject (with a reason) or unpublish."""
@@ -85,7 +92,8 @@ class GalleryApp(HubServiceApp):
         if not isinstance(reason, str) or len(reason) > 2000:
             raise StoreError("the reason must be text of up to 2000 characters")
         if action == "approve":
-            item = self.store.publish(submission_id, reviewer, body.get("comment") or "")
+            item = self.store.publish(submission_id, reviewer, body.get("comment") or "",
+                                      public=body.get("public", False))
             await self.voila.reload()
             return {"slug": item["slug"], "url": url_path_join(self.prefix, "dashboards", item["slug"])}
         if not reason.strip():
@@ -106,12 +114,14 @@ class GalleryApp(HubServiceApp):
             (p, pages.GalleryPage),
             (p + "submit", pages.SubmitPage),
             (p + "mine", pages.MinePage),
+            (p + "sign-in", pages.SignInPage),
             (p + "review", pages.ReviewQueuePage),
             (p + r"submissions/([0-9a-f]{32})", pages.SubmissionPage),
-            (p + r"submissions/([0-9a-f]{32})/(approve|reject|unpublish)", pages.ReviewActionPage),
+            (p + r"submissions/([0-9a-f]{32})/(approve|reject|unpublish|visibility)", pages.ReviewActionPage),
             (p + r"submissions/([0-9a-f]{32})/(preview\.html|thumbnail\.png)", pages.SnapshotFileHandler),
             (p + "api/submissions", handlers.SubmissionsAPIHandler),
             (p + "api/dashboards", handlers.DashboardsAPIHandler),
+            (p + "metrics", MetricsHandler),
             (p + r"api/submissions/([^/]+)", handlers.SubmissionAPIHandler),
             (p + r"api/submissions/([^/]+)/(approve|reject|unpublish)", handlers.ActionAPIHandler),
             (p + "oauth_callback", HubOAuthCallbackHandler),
@@ -125,7 +135,7 @@ class GalleryApp(HubServiceApp):
         ]
         return web.Application(
             routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=make_jinja_env(HERE / "templates"),
-            kernel_grants=grants, asset_cache=proxy.AssetCache(), commons_links=CommonsLinks(), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
+            kernel_grants=grants, asset_cache=proxy.AssetCache(), commons_links=CommonsLinks(), usage=self.usage, cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
         )
 
@@ -148,6 +158,7 @@ class GalleryApp(HubServiceApp):
         # Listen at once (the hub waits for the service); dashboards answer 503 until Voilà is up.
         self.http_server = app.listen(url.port, url.hostname, max_body_size=self.checks.max_notebook_bytes * 2)
         log.info("gallery listening on %s", self.service_url)
+        self.usage.start()
         starting = asyncio.ensure_future(self._start_parts())
         starting.add_done_callback(lambda t: t.cancelled() or t.exception() is None or stop.set())
         await stop.wait()
@@ -155,9 +166,28 @@ class GalleryApp(HubServiceApp):
         starting.cancel()
         self.http_server.stop()
         await asyncio.gather(self.checks.stop(), self.voila.stop())
+        self.usage.stop()
         self.store.close()
         if starting.done() and not starting.cancelled() and starting.exception() is not None:
             raise SystemExit(1)
+
+
+SITE_CONFIG = "gallery_config.json"
+
+
+def site_config() -> dict:
+    """The site's gallery settings: ``$BACKSTAGE_STATE/gallery_config.json`` if present, traits by class, e.g.
+    ``{"Usage": {"enabled": false}, "VoilaPool": {"pool_size": 3}}`` (read at start; restart the gallery to apply)."""
+    path = lab_state_dir() / SITE_CONFIG
+    if not path.exists():
+        return {}
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path} is not readable JSON ({e}): fix it or remove it, then start the lab again") from None
+    if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
+        raise SystemExit(f'{path} must map class names to their traits, e.g. {{"Usage": {{"enabled": false}}}}')
+    return config
 
 
 def create_app(argv: list[str] | None = None, **config) -> GalleryApp:
@@ -169,5 +199,5 @@ def create_app(argv: list[str] | None = None, **config) -> GalleryApp:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(argv)
+    app = create_app(sys.argv[1:] if argv is None else argv, **site_config())
     asyncio.run(app.start_async())

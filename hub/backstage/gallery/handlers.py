@@ -77,6 +77,7 @@ def public_view(item: dict, *, details: bool) -> dict:
             "datasets", "published_at"]
     view = {k: item[k] for k in keys}
     view["idea"] = item.get("idea")
+    view["public"] = item.get("public", False)
     if details:
         view["checks"] = readable_checks(item["checks"])
         view["comments"] = item["comments"]
@@ -120,12 +121,15 @@ class SubmissionAPIHandler(APIHandler):
 
 
 class ActionAPIHandler(APIHandler):
-    """``POST .../approve`` (-> slug, url), ``.../reject`` {reason}, ``.../unpublish`` {reason}."""
+    """``POST .../approve`` {public: false} (-> slug, url), ``.../reject`` {reason}, ``.../unpublish`` {reason}."""
 
     async def post(self, submission_id, action):
         reviewer = self.require_reviewer()
         self.get_submission(submission_id)
         body = self.json_body()
+        if not isinstance(body.get("public", False), bool):
+            raise web.HTTPError(400, f"'public' must be true (anyone may open the dashboard) or false (signed-in "
+                                     f"people only), not {body['public']!r}")
         try:
             result = await self.gallery.act(submission_id, action, reviewer["name"], body)
         except StoreError as e:
@@ -137,15 +141,17 @@ class DashboardsAPIHandler(APIHandler):
     """``GET api/dashboards``: the published dashboards, with the idea and datasets each answers and uses.
 
     For other services (the commons, with its own token and ``access:services!service=gallery``) and signed-in
-    people. Datasets come from the checks' provenance, not from what the author typed.
+    people: every published dashboard, each saying whether it is ``public``. Anyone else (no token, no session):
+    the public ones only. Datasets come from the checks' provenance, not from what the author typed.
     """
 
     async def get(self):
-        self.require_user()
+        if self.request.headers.get("Authorization") or self._not_allowed:
+            self.require_user()  # a token or a person the gallery refuses hears why, as before
         base = self.gallery.public_url
         self.write_json({"dashboards": [
             {"slug": i["slug"], "title": i["title"], "url": f"{base}dashboards/{i['slug']}", "idea": i.get("idea"),
              "datasets": [d["id"] for d in i["datasets"]], "author": i["author"], "version": i["version"],
-             "published_at": i["published_at"]}
-            for i in self.store.published_items()
+             "published_at": i["published_at"], "public": i["public"]}
+            for i in self.store.published_items(public_only=not self.current_user)
         ]})

@@ -23,6 +23,11 @@ from .submit import SubmissionError, create_submission, fetch_from_server
 
 log = logging.getLogger(__name__)
 
+#: the Approve form's "Who can see this dashboard" choices (the first is the default)
+AUDIENCES = ("signed-in", "anyone")
+USAGE_KINDS = (("official", "Officials"), ("participant", "Participants"), ("reviewer", "Reviewers"),
+               ("anonymous", "Not signed in"))
+
 STATUS_TAGS = {
     "checks-failed": "govuk-tag--red", "awaiting-review": "govuk-tag--yellow",
     "published": "govuk-tag--green", "rejected": "govuk-tag--red", "unpublished": "govuk-tag--grey",
@@ -66,9 +71,11 @@ class NotFoundPage(GalleryPageHandler):
 
 
 class GalleryPage(GalleryPageHandler):
-    @web.authenticated
+    """The published dashboards: all of them for people who may use the gallery, the public ones for anyone."""
+
     async def get(self):
-        items = self.store.published_items()
+        signed_in = bool(self.current_user)
+        items = self.store.published_items(public_only=not signed_in)
         q = self.get_argument("q", "").strip()
         topic = self.get_argument("topic", "")
         dataset = self.get_argument("dataset", "")
@@ -89,7 +96,16 @@ class GalleryPage(GalleryPageHandler):
         problems = await links.data_problems()
         ideas = {item["idea"]: await links.idea(item["idea"]) for item in shown if item.get("idea")}
         self.render_page("gallery.html", items=shown, total=len(items), q=q, topic=topic, dataset=dataset,
-                         topics=topics, datasets=datasets, problems=problems, ideas=ideas)
+                         topics=topics, datasets=datasets, problems=problems, ideas=ideas, signed_in=signed_in,
+                         sign_in_url=None if signed_in else self.gallery.prefix + "sign-in")
+
+
+class SignInPage(GalleryPageHandler):
+    """``sign-in``: through the hub's sign-in, then back to the gallery (the anonymous gallery's "Sign in")."""
+
+    @web.authenticated
+    def get(self):
+        self.redirect(self.gallery.prefix)
 
 
 class SubmitPage(GalleryPageHandler):
@@ -152,9 +168,12 @@ class SubmissionPage(GalleryPageHandler):
         item = self.get_submission(submission_id)
         item["checks"] = readable_checks(item["checks"])
         folder = self.store.snapshots / submission_id
+        usage = self.settings.get("usage")
+        figures = usage.figures(item["slug"]) if usage is not None and usage.enabled else None
         self.render_page("submission.html", item=item, has_preview=(folder / "preview.html").exists(),
                          has_thumbnail=(folder / "thumbnail.png").exists(), warnings=self._warnings(folder),
-                         max_text_lines=MAX_TEXT_LINES)
+                         max_text_lines=MAX_TEXT_LINES, figures=figures, usage_kinds=USAGE_KINDS,
+                         visibility=self.store.visibility_changes(submission_id))
 
     @staticmethod
     def _warnings(folder) -> list[str]:
@@ -179,14 +198,21 @@ class ReviewQueuePage(GalleryPageHandler):
 
 
 class ReviewActionPage(GalleryPageHandler):
-    """Form posts of the review page: approve, reject (with a reason) or unpublish."""
+    """Form posts of the review page: approve (signed-in only or public), reject (with a reason), unpublish,
+    or change who can see a published dashboard (``visibility``)."""
 
     async def post(self, submission_id, action):
         reviewer = self.require_reviewer()
         self.get_submission(submission_id)
         body = {"reason": self.get_argument("reason", ""), "comment": self.get_argument("comment", "")}
+        audience = self.get_argument("audience", "signed-in")
+        if audience not in AUDIENCES:
+            raise web.HTTPError(400, f"'audience' must be one of {', '.join(AUDIENCES)}, not {audience!r}")
         try:
-            await self.gallery.act(submission_id, action, reviewer["name"], body)
+            if action == "visibility":
+                self.store.set_public(submission_id, audience == "anyone", reviewer["name"])
+            else:
+                await self.gallery.act(submission_id, action, reviewer["name"], {**body, "public": audience == "anyone"})
         except StoreError as e:
             raise web.HTTPError(409, str(e)) from None
         self.redirect(f"{self.gallery.prefix}submissions/{submission_id}")
@@ -195,9 +221,11 @@ class ReviewActionPage(GalleryPageHandler):
 class SnapshotFileHandler(GalleryHandler):
     """The static preview (no scripts at all) and the thumbnail of a submission."""
 
-    @web.authenticated
     def get(self, submission_id, name):
         item = self.get_submission(submission_id, for_details=False)
+        public_thumbnail = name == "thumbnail.png" and item["status"] == "published" and item["public"]
+        if not self.current_user and not public_thumbnail:
+            return self.redirect(self.get_login_url())  # as @web.authenticated would
         if name == "preview.html" and not self.can_see(item):
             raise web.HTTPError(404, "no preview you may see")
         if name == "thumbnail.png" and not (self.can_see(item) or item["status"] == "published"):
