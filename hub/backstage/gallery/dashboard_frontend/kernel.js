@@ -274,14 +274,14 @@ export class KernelClient {
 
   _closed(event) {
     this.ws = null;
+    if (this.onClose) {
+      this.onClose(event); // it may take the comms away first: a rendered page keeps its widgets drawn
+    }
     for (const comm of this.comms.values()) {
       if (comm._onClose) {
         comm._onClose({ content: { comm_id: comm.comm_id, data: {} } });
       }
     }
     this.comms.clear();
-    if (this.onClose) {
-      this.onClose(event);
-    }
   }
 }

@@ -1,4 +1,5 @@
-// The dashboard's widget manager: ipywidgets 8 models and views, talking to the page's kernel.
+// The dashboard's widget managers: ipywidgets 8 models and views, drawn from the page's saved state
+// (./static) or talking to a live kernel (DashboardManager).
 //
 // Modelled on @jupyter-widgets/html-manager (the manager behind embedded widgets) with comms wired
 // to a live kernel, as in Voilà and @jupyter-widgets/jupyterlab-manager; ipywidgets 7 (protocol 1.x)
@@ -11,20 +12,37 @@ import { Widget } from '@lumino/widgets';
 
 import { Comm } from './kernel';
 
-export class DashboardManager extends ManagerBase {
-  constructor(kernel) {
+/** What both managers share: the widget classes a gallery dashboard may use, and drawing views into slots. */
+export class PageManager extends ManagerBase {
+  constructor() {
     super();
-    this.kernel = kernel;
+    this.kernel = null;
     this.renderMime = null; // set by ./output when a dashboard first uses an Output widget
     this._views = new Set();
-    kernel.onCommOpen = (comm, msg) => {
-      if (msg.content.target_name === this.comm_target_name) {
-        this.handle_comm_open(comm, msg);
-      }
-    };
-    window.addEventListener('resize', () => {
+    this._resize = () => {
       this._views.forEach((view) => MessageLoop.postMessage(view.luminoWidget, Widget.ResizeMessage.UnknownSize));
-    });
+    };
+    window.addEventListener('resize', this._resize);
+  }
+
+  /** A view of *model*, rendered but not yet on the page (an error view if it cannot be made). */
+  async make_view(model) {
+    try {
+      return await this.create_view(model);
+    } catch (error) {
+      const ErrorModel = base.createErrorWidgetModel(error, 'Could not create a view for this widget');
+      const view = new base.ErrorWidgetView({ model: new ErrorModel() });
+      view.render();
+      return view;
+    }
+  }
+
+  /** Put a rendered view into the page, inside *el*. */
+  attach_view(view, el) {
+    Widget.attach(view.luminoWidget, el);
+    this._views.add(view);
+    view.once('remove', () => this._views.delete(view));
+    return view;
   }
 
   async display_view(viewPromise, el) {
@@ -36,10 +54,7 @@ export class DashboardManager extends ManagerBase {
       view = new base.ErrorWidgetView({ model: new ErrorModel() });
       view.render();
     }
-    Widget.attach(view.luminoWidget, el);
-    this._views.add(view);
-    view.once('remove', () => this._views.delete(view));
-    return view;
+    return this.attach_view(view, el);
   }
 
   async loadClass(className, moduleName, moduleVersion) {
@@ -55,6 +70,30 @@ export class DashboardManager extends ManagerBase {
     }
     throw new Error(`${moduleName}@${moduleVersion} ${className} is not available in gallery `
       + 'dashboards (only the ipywidgets 8 controls and outputs are)');
+  }
+
+  /** Every model this manager holds, once created. */
+  async all_models() {
+    return Promise.all(Object.values(this._models));
+  }
+
+  /** Stop following the window's size (the manager's views have left the page). */
+  forget_views() {
+    window.removeEventListener('resize', this._resize);
+    this._views.clear();
+  }
+}
+
+/** The manager of a live kernel's widgets. */
+export class DashboardManager extends PageManager {
+  constructor(kernel) {
+    super();
+    this.kernel = kernel;
+    kernel.onCommOpen = (comm, msg) => {
+      if (msg.content.target_name === this.comm_target_name) {
+        this.handle_comm_open(comm, msg);
+      }
+    };
   }
 
   async _create_comm(targetName, modelId, data, metadata, buffers) {

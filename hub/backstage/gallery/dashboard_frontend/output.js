@@ -28,6 +28,9 @@ export class OutputModel extends StaticOutputModel {
 
   _follow() {
     const kernel = this.widget_manager.kernel;
+    if (!kernel) {
+      return; // drawn from the page's saved state: nothing to capture until the page goes live
+    }
     if (this._hooked) {
       kernel.removeIopubHook(this._hooked, this._hook);
     }
