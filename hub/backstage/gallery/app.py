@@ -29,7 +29,9 @@ from backstage.web import HubServiceApp, asset_routes, make_jinja_env
 from . import handlers, pages, proxy
 from .checks import Checks
 from .commons_links import CommonsLinks
+from .live import Dashboards, LiveHandler, LiveKernels
 from .metrics import MetricsHandler
+from .rendered import RenderedPages, Tickets
 from .sandbox import Sandbox
 from .store import Store, StoreError
 from .thumbnails import Thumbnails
@@ -46,7 +48,7 @@ class GalleryApp(HubServiceApp):
     name = "backstage-gallery"
     service_name = "gallery"
     description = __doc__
-    classes = [Store, Sandbox, Checks, Thumbnails, VoilaPool, Usage]
+    classes = [Store, Sandbox, Checks, Thumbnails, VoilaPool, Usage, Dashboards]
 
     review_scope = Unicode(
         "custom:gallery:review",
@@ -78,6 +80,7 @@ class GalleryApp(HubServiceApp):
     checks = Instance(Checks, allow_none=True)
     voila = Instance(VoilaPool, allow_none=True)
     usage = Instance(Usage, allow_none=True)
+    dashboards = Instance(Dashboards, allow_none=True)
 
     def init_parts(self) -> None:
         self.store = Store(parent=self)
@@ -85,6 +88,12 @@ class GalleryApp(HubServiceApp):
         self.voila = VoilaPool(str(self.store.published), run_as=sandbox.dashboards_account(), parent=self)
         self.checks = Checks(self.store, sandbox=sandbox, template=self.voila.template, parent=self)
         self.usage = Usage(self.store, parent=self)
+        self.dashboards = Dashboards(parent=self)
+        self.voila.nice = self.dashboards.kernel_nice
+        self.grants = proxy.KernelGrants()
+        self.live = LiveKernels(self.dashboards, self.voila, self.grants)
+        self.usage.watch(live_kernels=self.live.live_count, queue_length=lambda: len(self.live.line))
+        self.rendered = RenderedPages(self.store, self.voila, url_path_join(self.prefix, "dashboards/api/live"))
 
     async def act(self, submission_id: str, action: str, reviewer: str, body: dict) -> dict:
         """A reviewer's decision: approve (publish), reject (with a reason) or unpublish."""
@@ -95,20 +104,22 @@ class GalleryApp(HubServiceApp):
             item = self.store.publish(submission_id, reviewer, body.get("comment") or "",
                                       public=body.get("public", False))
             await self.voila.reload()
+            self.rendered.schedule(item["slug"])  # the new version, rendered once for every viewer
             return {"slug": item["slug"], "url": url_path_join(self.prefix, "dashboards", item["slug"])}
         if not reason.strip():
             raise StoreError(f"give a reason to {action}: the submitter reads it in 'My submissions'")
         if action == "reject":
             self.store.reject(submission_id, reviewer, reason.strip())
             return {"id": submission_id, "status": "rejected"}
-        self.store.unpublish(submission_id, reviewer, reason.strip())
+        item = self.store.unpublish(submission_id, reviewer, reason.strip())
+        self.rendered.forget(item["slug"])
         await self.voila.reload()
         return {"id": submission_id, "status": "unpublished"}
 
     def make_web_app(self) -> web.Application:
         p = self.prefix
         hub_auth = HubOAuth.instance(cache_max_age=60)
-        grants = proxy.KernelGrants()
+        grants = self.grants
         uuid = proxy.UUID
         routes = [
             (p, pages.GalleryPage),
@@ -127,6 +138,7 @@ class GalleryApp(HubServiceApp):
             (p + "oauth_callback", HubOAuthCallbackHandler),
             *asset_routes(p),
             (p + r"static/(.*)", web.StaticFileHandler, {"path": str(HERE / "static")}),
+            (p + "dashboards/api/live", LiveHandler),
             (p + r"dashboards/([a-z0-9][a-z0-9-]{0,62})/?", proxy.DashboardHandler),
             (p + rf"dashboards/api/kernels/({uuid})/channels", proxy.KernelWebSocketProxy),
             (p + rf"dashboards/api/kernels/({uuid})", proxy.KernelHTTPHandler),
@@ -135,7 +147,8 @@ class GalleryApp(HubServiceApp):
         ]
         return web.Application(
             routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=make_jinja_env(HERE / "templates"),
-            kernel_grants=grants, asset_cache=proxy.AssetCache(), commons_links=CommonsLinks(), usage=self.usage, cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
+            kernel_grants=grants, asset_cache=proxy.AssetCache(), commons_links=CommonsLinks(), usage=self.usage,
+            live=self.live, rendered=self.rendered, tickets=Tickets.from_folder(self.store.root), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
         )
 
@@ -146,6 +159,10 @@ class GalleryApp(HubServiceApp):
             log.exception("the dashboards' Voilà did not start: stopping the gallery")
             raise
         self.checks.resume()
+        if self.dashboards.mode == "rendered":  # outputs may differ since the last start: render each again
+            self.rendered.schedule()
+            self._watch = asyncio.ensure_future(self.rendered.watch_requests())
+        self.live.start()
 
     async def start_async(self) -> None:
         AsyncHTTPClient.configure(None, max_clients=200)
@@ -165,7 +182,10 @@ class GalleryApp(HubServiceApp):
         log.info("gallery stopping")
         starting.cancel()
         self.http_server.stop()
-        await asyncio.gather(self.checks.stop(), self.voila.stop())
+        if getattr(self, "_watch", None) is not None:
+            self._watch.cancel()
+        await asyncio.gather(self.checks.stop(), self.live.stop(), self.rendered.stop())
+        await self.voila.stop()
         self.usage.stop()
         self.store.close()
         if starting.done() and not starting.cancelled() and starting.exception() is not None:

@@ -28,7 +28,8 @@ from jupyter_server.services.kernels.connection.base import (
 from tornado import web, websocket
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from .handlers import GalleryHandler
+from .pages import GalleryPageHandler
+from .rendered import RenderError, voila_page
 
 log = logging.getLogger(__name__)
 
@@ -154,35 +155,83 @@ def _finish(handler, code: int, headers: dict, body: bytes) -> None:
     handler.finish(None if code in (204, 304) else body)
 
 
-class DashboardHandler(GalleryHandler):
-    """``GET dashboards/<slug>``: the published dashboard, for a browser session or a hub token."""
+class DashboardHandler(GalleryPageHandler):
+    """``GET dashboards/<slug>``: the published dashboard, for a browser session or a hub token.
+
+    In the ``rendered`` mode (`live.Dashboards.mode`), the page rendered once for the published version, with a
+    ticket of this viewer's to go live; no kernel is started. Anonymous viewers get it for a public dashboard,
+    else a 404 page offering to sign in (it does not say whether the dashboard exists). In ``kernel_per_view``
+    mode, and for a version not rendered yet, Voilà's page with a kernel of its own.
+    """
 
     async def get(self, slug):
+        started = time.monotonic()
         user = self.current_user
         if not user:
             if getattr(self, "_not_allowed", False):
                 raise web.HTTPError(403, "you do not have access to the gallery's dashboards")
             if self.request.headers.get("Authorization"):
                 raise web.HTTPError(403, "the token was not accepted: create a new one on the hub's token page")
-            return self.redirect(self.get_login_url())
-        item = self.store.published_for(slug)
+            if self.get_argument("sign_in", "") or self.gallery.dashboards.mode != "rendered":
+                return self.redirect(self.get_login_url())
+            item = self.store.published_for(slug)
+            if item is None or not item.get("public", False):
+                return self.render_page(
+                    "error.html", status=404, sign_in_url=self.request.path + "?sign_in=1",
+                    message="There is no public dashboard at this address. If you have an account with the lab, "
+                            "sign in: it may be a dashboard you can see.")
+        else:
+            item = self.store.published_for(slug)
         if item is None:
             raise web.HTTPError(404, f"no published dashboard called {slug!r}: pick one from the gallery")
-        url, headers = _upstream(self, f"voila/render/{slug}.ipynb")
-        try:
-            response = await AsyncHTTPClient().fetch(url, headers=headers, request_timeout=120)
-        except HTTPClientError as e:
-            raise web.HTTPError(502, f"the dashboard did not render (Voilà answered {e.code})") from None
-        except OSError as e:
-            raise web.HTTPError(502, f"the dashboards' Voilà is not answering ({e})") from None
-        html = _CDN_LINK_RE.sub("", response.body.decode("utf-8", "replace"))
-        html = _BODY_RE.sub(lambda m: m.group(0) + dashboard_header(item["title"], self.gallery.prefix), html, count=1)
-        for kernel_id in set(_KERNEL_ID_RE.findall(html)):
-            self.settings["kernel_grants"].grant(kernel_id, user["name"])
+        usage = self.settings.get("usage")
+        kind = usage.viewer_kind(self, user) if usage is not None else ("anonymous" if not user else "participant")
+        rendered = self.settings.get("rendered")
+        parts = rendered.page(slug, item["version"]) if rendered is not None and \
+            self.gallery.dashboards.mode == "rendered" else None
+        if parts is None:
+            if rendered is not None and self.gallery.dashboards.mode == "rendered":
+                _count(usage, item, kind, "error")  # a version not rendered (yet): the old way, as a fallback
+                rendered.schedule_once(slug)
+            await self._kernel_per_view(item, user)
+        else:
+            ticket = self.settings["tickets"].mint(slug, item["version"], kind, user["name"] if user else None)
+            head, body, tail = parts
+            self._page_headers()
+            self.finish(head + self._header(item, user) + body + ticket + tail)
+        _count(usage, item, kind, "view", time.monotonic() - started)
+
+    def _header(self, item: dict, user: dict | None) -> str:
+        return dashboard_header(item["title"], self.gallery.prefix)
+
+    def _page_headers(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("Content-Security-Policy", SANDBOX_CSP)
+
+    async def _kernel_per_view(self, item: dict, user: dict | None) -> None:
+        """Voilà's page, with a preheated kernel granted to this viewer (the old way)."""
+        try:
+            html, _ = await voila_page(self.gallery.voila, item["slug"])
+        except RenderError as e:
+            if self.gallery.voila.current is None:
+                raise web.HTTPError(503, "the dashboards are starting: try again in a few seconds") from None
+            raise web.HTTPError(502, f"the dashboard did not render ({e})") from None
+        html = _CDN_LINK_RE.sub("", html)
+        html = _BODY_RE.sub(lambda m: m.group(0) + self._header(item, user), html, count=1)
+        for kernel_id in set(_KERNEL_ID_RE.findall(html)):
+            self.settings["kernel_grants"].grant(kernel_id, user["name"] if user else "anonymous")
+        self._page_headers()
         self.finish(html)
+
+
+def _count(usage, item: dict, kind: str, event: str, seconds: float | None = None) -> None:
+    """Count a dashboard event in the usage figures (`usage.Usage`), when the gallery keeps them."""
+    if usage is not None:
+        try:
+            usage.record(item["slug"], item["version"], kind, event, seconds)
+        except Exception:
+            log.exception("could not count a view of dashboard %s", item["slug"])
 
 
 class AssetHandler(web.RequestHandler):
@@ -223,6 +272,8 @@ class KernelHTTPHandler(web.RequestHandler):
     async def post(self, kernel_id):
         self._check(kernel_id)
         self.settings["kernel_grants"].revoke(kernel_id)
+        if self.settings.get("live") is not None:  # a live page closing: its place goes to the next in line
+            self.settings["live"].release(kernel_id)
         await _forward(self, f"voila/api/shutdown/{kernel_id}", method="POST", body=self.request.body or b"")
 
 
@@ -261,6 +312,7 @@ class KernelWebSocketProxy(websocket.WebSocketHandler):
     """The dashboard kernel's websocket, relayed to Voilà, with only widget messages let through."""
 
     upstream = None
+    kernel_id = None
 
     def check_origin(self, origin):
         # The sandboxed dashboard has an opaque origin ("null"); the kernel id is the capability.
@@ -273,6 +325,10 @@ class KernelWebSocketProxy(websocket.WebSocketHandler):
         if not self.settings["kernel_grants"].allowed(kernel_id):
             self.close(1008, "this kernel was not handed out with a dashboard page")
             return
+        self.kernel_id = kernel_id
+        live = self.settings.get("live")
+        if live is not None:  # to close it with 4000 "idle" when the kernel is returned
+            live.opened(kernel_id, self)
         url, headers = _upstream(self, f"api/kernels/{kernel_id}/channels")
         url = url.replace("http://", "ws://", 1)
         if self.request.query:
@@ -302,10 +358,14 @@ class KernelWebSocketProxy(websocket.WebSocketHandler):
             log.warning("refused %r on dashboard kernel websocket from %s", msg_type, self.request.remote_ip)
             self.close(1008, f"{msg_type or 'unreadable message'} is not allowed on a dashboard")
             return
+        if msg_type.startswith("comm_") and self.settings.get("live") is not None:
+            self.settings["live"].touch(self.kernel_id)  # a widget message: the live kernel is in use
         if self.upstream is not None:
             await self.upstream.write_message(message, binary=isinstance(message, bytes))
 
     def on_close(self):
+        if self.kernel_id is not None and self.settings.get("live") is not None:
+            self.settings["live"].closed(self.kernel_id, self)
         if self.upstream is not None:
             self.upstream.close()
             self.upstream = None

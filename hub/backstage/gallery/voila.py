@@ -54,7 +54,7 @@ class VoilaProcess:
 
     def __init__(self, target: str, base_url: str = "/", extra_args: list[str] = (), env: dict | None = None,
                  port: int = 0, run_as: RunAs | None = None, template: str = DASHBOARD_TEMPLATE,
-                 max_tasks: int | None = None):
+                 max_tasks: int | None = None, nice: int = 0):
         self.target = str(target)
         self.template = template
         self.base_url = base_url
@@ -64,6 +64,7 @@ class VoilaProcess:
         self.env = env
         self.run_as = run_as
         self.max_tasks = max_tasks  # RLIMIT_NPROC of its uid (a check's Voilà), None: unchanged
+        self.nice = nice  # CPU niceness of Voilà and its kernels (they inherit it)
         self.proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -101,6 +102,8 @@ class VoilaProcess:
             self.run_as.share_read(Path(self._config_dir))
             self.run_as.share_read(Path(self._config_dir) / "voila.py")
         argv = self.argv() + [f"--Voila.config_file_paths={self._config_dir}"]
+        if self.nice and shutil.which("nice"):
+            argv = [shutil.which("nice"), "-n", str(self.nice), *argv]
         reader, writer = os.pipe()
         try:
             os.write(writer, self.token.encode())
@@ -257,6 +260,7 @@ class VoilaPool(LoggingConfigurable):
         self.source = Path(source)
         self.runner = run_as or current_user()
         self.current: VoilaProcess | None = None
+        self.nice = 0  # CPU niceness of Voilà and its kernels: the gallery sets Dashboards.kernel_nice
         self._retiring: set[VoilaProcess] = set()
         self._lock = asyncio.Lock()
 
@@ -288,7 +292,7 @@ class VoilaPool(LoggingConfigurable):
             *self.extra_args,
         ]
         process = VoilaProcess(str(root), base_url=self.base_url, extra_args=args, port=port,
-                               env=child_env(home), run_as=runner, template=self.template)
+                               env=child_env(home), run_as=runner, template=self.template, nice=self.nice)
         process.cleanup_dirs = [root, home]
         return process
 

@@ -97,7 +97,12 @@ async def rerun_notebook(notebook: Path, state_dir) -> dict:
 
 
 async def run_check(desk, state_dir, *, online: bool = False, rerun: bool = True) -> dict:
-    """Check every published dashboard; returns ``{"dashboards", "datasets", "problems", "requests_opened"}``."""
+    """Check every published dashboard; returns ``{"dashboards", "datasets", "problems", "requests_opened"}``.
+
+    A new alert, or a dashboard working again, asks the gallery to render its page again (`request_rerender`).
+    """
+    from backstage.gallery.rendered import request_rerender
+
     dashboards = published_dashboards(state_dir)
     loop = asyncio.get_running_loop()
     ids = sorted({d for item in dashboards for d in item["datasets"]})
@@ -113,6 +118,7 @@ async def run_check(desk, state_dir, *, online: bool = False, rerun: bool = True
             run_error = "" if result.get("ok") else (result.get("error") or "the notebook failed")
         if not failures and not run_error:
             if desk.store.clear_problem(item["slug"]):
+                request_rerender(Path(state_dir) / "gallery", item["slug"])  # its page shows working outputs again
                 desk.alert(item["author"], subject=f"Your dashboard '{item['title']}' works again",
                            text="The data check found its data verified and its notebook running again.",
                            link=desk.prefix + "requests")
@@ -126,6 +132,7 @@ async def run_check(desk, state_dir, *, online: bool = False, rerun: bool = True
         detail = "; ".join([*failures.values(), *([f"the notebook no longer runs: {run_error}"] if run_error else [])])
         detail = detail if len(detail) <= MAX_DETAIL else detail[:MAX_DETAIL - 1] + "…"
         if desk.store.mark_problem(item["slug"], item["title"], item["author"], sorted(failures), detail, request_ids):
+            request_rerender(Path(state_dir) / "gallery", item["slug"])  # its rendered page shows what runs now
             link = desk.link(request_ids[0]) if request_ids else desk.prefix + "requests"
             desk.alert(item["author"], subject=f"Your dashboard '{item['title']}' has a data problem",
                        text=f"The lab's data check found a problem with your published dashboard: {detail}", link=link)
