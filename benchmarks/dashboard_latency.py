@@ -17,7 +17,6 @@ Last line: ``ratio: N`` = cold time-to-widgets / gallery time-to-widgets (target
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -30,9 +29,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urljoin
 
-import psutil
 import requests
 from backstage.chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -113,41 +110,6 @@ def cold_voila(playwright, notebook: Path) -> dict:
     return {"ttfb": statistics.median(first_bytes), "widgets": statistics.median(widgets)}
 
 
-def publish(lab, notebook: Path, author: str, reviewer: str) -> str:
-    body = {"title": "Benchmark dashboard", "summary": "pandas, ipywidgets and a map", "topics": ["benchmark"],
-            "notebook": json.loads(notebook.read_text())}
-    r = requests.post(f"{lab.service_url('gallery')}api/submissions", json=body, timeout=120,
-                      headers={"Authorization": f"token {author}"})
-    r.raise_for_status()
-    sid = r.json()["id"]
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        item = requests.get(f"{lab.service_url('gallery')}api/submissions/{sid}", timeout=60,
-                            headers={"Authorization": f"token {author}"}).json()
-        if item["status"] != "checking":
-            break
-        time.sleep(2)
-    if item["status"] != "awaiting-review":
-        raise SystemExit(f"the benchmark notebook failed its checks: {item['checks']}")
-    r = requests.post(f"{lab.service_url('gallery')}api/submissions/{sid}/approve", json={}, timeout=300,
-                      headers={"Authorization": f"token {reviewer}"})
-    r.raise_for_status()
-    return urljoin(lab.service_url("gallery"), r.json()["url"])
-
-
-def dashboard_kernels(lab_id: str) -> int:
-    count = 0
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            cmd = " ".join(proc.info["cmdline"] or [])
-            if "ipykernel" in cmd and proc.environ().get("BACKSTAGE_LAB_ID") == lab_id:
-                parent = " ".join(proc.parent().cmdline()) if proc.parent() else ""
-                count += "-m voila" in parent
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return count
-
-
 def load(url: str, token: str) -> dict:
     latencies, errors = [], []
     lock = threading.Lock()
@@ -192,6 +154,7 @@ def math_ceil(x: float) -> int:
 
 def main() -> int:
     from backstage_testing.browser import sign_in
+    from backstage_testing.dashboards import publish_dashboard, voila_kernel_ids
     from backstage_testing.lab import delete_unix_users, running_lab
     from playwright.sync_api import sync_playwright
 
@@ -209,7 +172,7 @@ def main() -> int:
                 sessions = {role: lab.create_user(f"bench{role}", groups=(group,)) for role, group in
                             (("author", "participants"), ("reviewer", "reviewers"), ("official", "officials"))}
                 tokens = {role: lab.token_for(s.username) for role, s in sessions.items()}
-                url = publish(lab, notebook, tokens["author"], tokens["reviewer"])
+                url = publish_dashboard(lab, notebook, tokens["author"], tokens["reviewer"])
                 pool = int(os.environ.get("BENCH_POOL_SIZE", "2"))
                 time.sleep(30)  # the pool fills after the approval's Voilà reload
                 first_bytes = []
@@ -236,10 +199,10 @@ def main() -> int:
                       f"errors: {result['errors']} {result['error_kinds'] or ''}, "
                       f"p95 {result['p95']:.3f} s, median {result['median']:.3f} s")
                 deadline = time.monotonic() + 120
-                kernels = dashboard_kernels(lab.lab_id)
+                kernels = len(voila_kernel_ids(lab.lab_id))
                 while kernels != pool and time.monotonic() < deadline:
                     time.sleep(3)
-                    kernels = dashboard_kernels(lab.lab_id)
+                    kernels = len(voila_kernel_ids(lab.lab_id))
                 print(f"dashboard kernels after the load: {kernels} (pool size {pool})")
         finally:
             delete_unix_users(prefix)
