@@ -85,6 +85,14 @@ def test_node_is_hidden_only_from_the_path_jupyterlab_is_imported_with(tmp_path)
     assert entry._path_without_node(str(with_node)) == os.path.dirname(sys.executable)
 
 
+def _printed_by_a_fresh_python(code: str, home) -> str:
+    """What ``code`` prints in a new Python process (imports start from nothing, as in a server's start)."""
+    env = {**os.environ, "HOME": str(home)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 def test_a_server_process_imports_neither_the_uri_grammar_nor_runs_yarn(tmp_path):
     # the same steps as python -m backstage.singleuser, up to (not including) the server's start
     code = ("import sys, subprocess\n"
@@ -98,7 +106,47 @@ def test_a_server_process_imports_neither_the_uri_grammar_nor_runs_yarn(tmp_path
             "_import_jupyterlab_without_registry_lookup()\n"
             "import jupyter_server.serverapp, jsonschema\n"
             "print(sys.modules.get('rfc3987_syntax') is None, [c for c in calls if 'yarn' in c])\n")
-    env = {**os.environ, "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "True []"
+    assert _printed_by_a_fresh_python(code, tmp_path) == "True []"
+
+
+def test_a_server_process_imports_none_of_the_hubs_handlers_or_database(tmp_path):
+    # jupyterhub.singleuser imports jupyterhub.log (-> the hub's pages, handlers, ORM, Alembic) and jupyterhub.metrics
+    # (-> the ORM): ~0.3 s of CPU per start for modules a server never uses; prepare() stands in for two of them
+    code = ("import sys, logging\n"
+            "from types import SimpleNamespace\n"
+            "from backstage.singleuser.__main__ import prepare, HUB_ONLY_MODULES\n"
+            "prepare()\n"
+            "import jupyterhub.singleuser, jupyterhub.singleuser.extension, jupyterhub.log\n"
+            "from jupyter_server.base.handlers import APIHandler\n"
+            "hub_only = sorted(m for m in ('alembic', 'jupyterhub.handlers.base', 'jupyterhub.user', 'jupyterhub.crypto')\n"
+            "                  if m in sys.modules)\n"
+            "stand_ins = all(sys.modules[m].__doc__.startswith('Stand-in') for m in HUB_ONLY_MODULES)\n"
+            "# what jupyterhub.log does with the stand-in: one isinstance test in log_request\n"
+            "handler = SimpleNamespace(get_status=lambda: 200, current_user='ada', _headers={}, request=SimpleNamespace(\n"
+            "    uri='/user/ada/api/status', headers={}, method='GET', remote_ip='127.0.0.1', request_time=lambda: 0.01))\n"
+            "seen = []\n"
+            "logging.getLogger('tornado.access').log = lambda level, msg, *a, **k: seen.append((level, msg))\n"
+            "jupyterhub.log.log_request(handler)\n"
+            "try:\n"
+            "    sys.modules['jupyterhub.orm'].User\n"
+            "except AttributeError as e:\n"
+            "    told = 'remove the stand-in' in str(e)\n"
+            "print(hub_only, stand_ins, seen[0][0] == logging.INFO and 'GET /user/ada/api/status' in seen[0][1], told)\n")
+    assert _printed_by_a_fresh_python(code, tmp_path) == "[] True True True"
+
+
+def test_the_hub_modules_stood_in_for_are_used_by_jupyterhub_only_as_the_stand_ins_allow():
+    # fails when a newer JupyterHub uses more of them in the modules a server imports: then re-check the stand-ins
+    import inspect
+
+    import jupyterhub.log
+    import jupyterhub.metrics
+    from backstage.singleuser.__main__ import HUB_ONLY_MODULES
+
+    log_source = inspect.getsource(jupyterhub.log)
+    assert "from .handlers.pages import HealthCheckHandler\n" in log_source
+    assert log_source.count("HealthCheckHandler") == 2  # the import and one isinstance test
+    metrics_source = inspect.getsource(jupyterhub.metrics)
+    assert "from . import orm\n" in metrics_source
+    assert set(HUB_ONLY_MODULES) == {"jupyterhub.handlers.pages", "jupyterhub.orm"}
+    assert list(HUB_ONLY_MODULES["jupyterhub.handlers.pages"]) == ["HealthCheckHandler"]
