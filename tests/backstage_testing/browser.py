@@ -22,7 +22,7 @@ def sign_in(page, lab, name: str, password: str, next_url: str | None = None):
     """Open ``next_url`` (default: the gallery), sign in on the hub's real login form it leads to, and
     land back on ``next_url`` (each server and service has an origin of its own: no ``?next=`` path)."""
     target = next_url or lab.service_url("gallery")
-    page.goto(target)
+    page.goto(target if next_url else target + "sign-in")  # the gallery's own page is open to anyone
     page.wait_for_url("**/hub/login**")
     page.fill("#username_input", name)
     page.fill("#password_input", password)

@@ -50,7 +50,7 @@ def wait_checked(lab, token, submission_id, timeout=240):
 def gallery_session(lab, name, groups):
     """A browser-like session signed in to the hub and, through hub OAuth, to the gallery."""
     session = lab.create_user(name, groups=groups)
-    r = session.get(f"{lab.service_url('gallery')}", timeout=60)
+    r = session.get(f"{lab.service_url('gallery')}sign-in", timeout=60)  # the gallery page itself is open to anyone
     assert r.status_code == 200 and "Dashboards made with UK open data" in r.text, r.text[:500]
     return session
 

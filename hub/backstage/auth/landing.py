@@ -34,7 +34,8 @@ def landing_url(handler) -> str:
         return ""
     gallery = handler.services.get(GALLERY_SERVICE)
     if gallery is not None and groups & set(GALLERY_FIRST):
-        return (gallery.host or "") + gallery.prefix
+        # through the gallery's sign-in (its own page shows anyone only the public dashboards)
+        return (gallery.host or "") + gallery.prefix + "sign-in"
     if "organisers" in groups:
         return handler.hub.base_url + "home"
     return ""
