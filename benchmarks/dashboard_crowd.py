@@ -35,11 +35,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -133,53 +130,45 @@ def report(run: dict) -> list[str]:
 
 def main(argv=None) -> int:
     from backstage_testing.crowd import plan
-    from backstage_testing.dashboards import publish_dashboard
-    from backstage_testing.lab import delete_unix_users, running_lab
+    from backstage_testing.dashboards import gallery_lab, publish_dashboard
 
     args = arguments(argv)
     if not NOTEBOOK.exists():
         raise SystemExit(f"{NOTEBOOK} is missing: the benchmark measures that starter dashboard")
     os.environ.setdefault("GOVDATA_MIRROR", str(REPO.parent / "shared" / "datasets"))
-    state = Path(tempfile.mkdtemp(prefix="bench-crowd-"))
-    (state / "gallery_config.json").write_text(json.dumps({"Dashboards": {"mode": "kernel_per_view"}}))
-    prefix = f"bc{random.randrange(16**3):03x}-"
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"({os.cpu_count()} cores, shared)")
-    try:
-        with running_lab(state, user_prefix=prefix) as lab:
-            people = {kind: lab.create_user(f"crowd{kind[:5]}", groups=(GROUPS[kind],)) for kind in KINDS}
-            tokens = {kind: lab.token_for(s.username) for kind, s in people.items()}
-            author = lab.create_user("crowdauthor", groups=("participants",))
-            started = time.monotonic()
-            url = publish_dashboard(lab, NOTEBOOK, lab.token_for(author.username), tokens["reviewer"],
-                                    title="Indicators by council", summary="Pick an indicator: every council coloured")
-            print(f"published {url.rsplit('/', 1)[1]} in {time.monotonic() - started:.0f} s (checks included)")
+    with gallery_lab({"Dashboards": {"mode": "kernel_per_view"}}, prefix="bc") as lab:
+        people = {kind: lab.create_user(f"crowd{kind[:5]}", groups=(GROUPS[kind],)) for kind in KINDS}
+        tokens = {kind: lab.token_for(s.username) for kind, s in people.items()}
+        author = lab.create_user("crowdauthor", groups=("participants",))
+        started = time.monotonic()
+        url = publish_dashboard(lab, NOTEBOOK, lab.token_for(author.username), tokens["reviewer"],
+                                title="Indicators by council", summary="Pick an indicator: every council coloured")
+        print(f"published {url.rsplit('/', 1)[1]} in {time.monotonic() - started:.0f} s (checks included)")
 
-            small = plan(args.old_viewers, args.over, KINDS, 0.0, args.seed)
-            old = run_one(f"old way, {args.old_viewers}", lab, url, tokens, small, args)
-            for line in report(old):
-                print(line, flush=True)
+        small = plan(args.old_viewers, args.over, KINDS, 0.0, args.seed)
+        old = run_one(f"old way, {args.old_viewers}", lab, url, tokens, small, args)
+        for line in report(old):
+            print(line, flush=True)
 
-            set_mode(lab, None)
-            started = time.monotonic()
-            restart_gallery(lab, url, tokens["official"])
-            print(f"gallery restarted in the rendered mode, dashboard rendered, in {time.monotonic() - started:.0f} s")
-            new = run_one(f"new way, {args.old_viewers}", lab, url, tokens, small, args)
-            for line in report(new):
-                print(line, flush=True)
+        set_mode(lab, None)
+        started = time.monotonic()
+        restart_gallery(lab, url, tokens["official"])
+        print(f"gallery restarted in the rendered mode, dashboard rendered, in {time.monotonic() - started:.0f} s")
+        new = run_one(f"new way, {args.old_viewers}", lab, url, tokens, small, args)
+        for line in report(new):
+            print(line, flush=True)
 
-            large_plan = plan(args.viewers, args.over, KINDS, args.live_share, args.seed + 1)
-            large = run_one(f"new way, {args.viewers}", lab, url, tokens, large_plan, args)
-            for line in report(large):
-                print(line, flush=True)
-            print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-            result = large["result"]
-            print(f"held: {len(result.views)} viewers, failures: {len(result.failures)}, "
-                  f"p95: {result.page_times(95):.3f} s")
-            print(f"ratio: {old['result'].page_times(95) / new['result'].page_times(95):.1f}", flush=True)
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+        large_plan = plan(args.viewers, args.over, KINDS, args.live_share, args.seed + 1)
+        large = run_one(f"new way, {args.viewers}", lab, url, tokens, large_plan, args)
+        for line in report(large):
+            print(line, flush=True)
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        result = large["result"]
+        print(f"held: {len(result.views)} viewers, failures: {len(result.failures)}, "
+              f"p95: {result.page_times(95):.3f} s")
+        print(f"ratio: {old['result'].page_times(95) / new['result'].page_times(95):.1f}", flush=True)
     return 0
 
 

@@ -4,6 +4,8 @@ gallery's processes (its Voilà and that Voilà's kernels) while people open it.
 Used by the dashboard benchmarks (``benchmarks/dashboard_latency.py``, ``benchmarks/dashboard_crowd.py``)
 and the crowd test::
 
+    with gallery_lab({"Dashboards": {"live_per_dashboard": 2}}, prefix="t") as lab:   # a lab of its own
+        ...
     url = publish_dashboard(lab, notebook, author_token, reviewer_token, title="Indicators by council")
     before = voila_kernel_ids(lab.lab_id)       # kernel ids under the dashboards' Voilà
     with GalleryWatch(lab.lab_id) as watch:     # samples every 0.5 s in a thread
@@ -16,8 +18,12 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+import shutil
+import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -25,13 +31,30 @@ import psutil
 import requests
 
 from backstage_testing.journeys import wait_checked
+from backstage_testing.lab import delete_unix_users, running_lab
 
-__all__ = ["GalleryWatch", "dashboards_voila", "gallery_process", "publish_dashboard", "settled_kernel_ids",
-           "voila_kernel_ids"]
+__all__ = ["GalleryWatch", "dashboards_voila", "gallery_lab", "gallery_process", "publish_dashboard",
+           "settled_kernel_ids", "voila_kernel_ids"]
 
 _KERNEL_FILE_RE = re.compile(r"kernel-([0-9a-f-]{36})\.json")
 #: the dashboards' Voilà preheats kernels; a check's one-off Voilà does not
 _POOL_ARG = "--VoilaConfiguration.preheat_kernel=True"
+
+
+@contextmanager
+def gallery_lab(gallery_config: dict, prefix: str = "t", **settings):
+    """A lab of its own (fresh state, Unix accounts ``<prefix><4 hex>-``, removed afterwards) whose gallery reads
+    ``gallery_config`` (``$BACKSTAGE_STATE/gallery_config.json``: traits by class, e.g.
+    ``{"Dashboards": {"live_per_dashboard": 2}}``); ``settings`` go to :func:`running_lab`. Yields the lab."""
+    state = Path(tempfile.mkdtemp(prefix="backstage-gallery-lab-"))
+    (state / "gallery_config.json").write_text(json.dumps(gallery_config))
+    user_prefix = f"{prefix}{secrets.token_hex(2)}-"
+    try:
+        with running_lab(state, user_prefix=user_prefix, **settings) as lab:
+            yield lab
+    finally:
+        delete_unix_users(user_prefix)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def publish_dashboard(lab, notebook: Path | dict, author_token: str, reviewer_token: str, *,
