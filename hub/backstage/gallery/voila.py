@@ -309,7 +309,10 @@ class VoilaPool(LoggingConfigurable):
         change needs a new process; the old one keeps serving open pages for a grace period.
         """
         async with self._lock:
-            new = self._process(0 if self.current and self.current.port == self.port else self.port)
+            # the configured port only when no Voilà holds it: one retiring (30 s) after an earlier reload
+            # would make the new one move to another port silently, and the gallery would call the old one
+            busy = {p.port for p in (self.current, *self._retiring) if p is not None}
+            new = self._process(0 if self.port in busy else self.port)
             await _start_or_stop(new, self.startup_timeout)
             old, self.current = self.current, new
         if old is not None:
