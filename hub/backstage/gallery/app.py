@@ -93,7 +93,8 @@ class GalleryApp(HubServiceApp):
         self.grants = proxy.KernelGrants()
         self.live = LiveKernels(self.dashboards, self.voila, self.grants)
         self.usage.watch(live_kernels=self.live.live_count, queue_length=lambda: len(self.live.line))
-        self.rendered = RenderedPages(self.store, self.voila, url_path_join(self.prefix, "dashboards/api/live"))
+        self.rendered = RenderedPages(self.store, self.voila, url_path_join(self.prefix, "dashboards/api/live"),
+                                      usage=self.usage)
 
     async def act(self, submission_id: str, action: str, reviewer: str, body: dict) -> dict:
         """A reviewer's decision: approve (publish), reject (with a reason) or unpublish."""
@@ -184,8 +185,7 @@ class GalleryApp(HubServiceApp):
         self.http_server.stop()
         if getattr(self, "_watch", None) is not None:
             self._watch.cancel()
-        await asyncio.gather(self.checks.stop(), self.live.stop(), self.rendered.stop())
-        await self.voila.stop()
+        await asyncio.gather(self.checks.stop(), self.live.stop(), self.rendered.stop(), self.voila.stop())
         self.usage.stop()
         self.store.close()
         if starting.done() and not starting.cancelled() and starting.exception() is not None:

@@ -87,9 +87,10 @@ class Place:
     """A live kernel's place: reserved (kernel_id None) while it is fetched, then held until returned."""
 
     slug: str
+    holder: str = ""  # the ticket's nonce: one place per page
     kernel_id: str | None = None
     voila: object = None
-    last_message: float = field(default_factory=time.monotonic)
+    last_message: float = field(default_factory=lambda: time.monotonic())
 
 
 @dataclass
@@ -99,7 +100,8 @@ class Waiting:
     queue_id: str
     slug: str
     seq: int
-    last_poll: float = field(default_factory=time.monotonic)
+    holder: str = ""
+    last_poll: float = field(default_factory=lambda: time.monotonic())
     admitted: bool = False
 
 
@@ -142,25 +144,34 @@ class LiveKernels:
         return len(ahead) + 1
 
     # -- taking and returning ---------------------------------------------------------------------------
-    def ask(self, slug: str, queue_id: str | None) -> tuple[str | None, Waiting | None]:
-        """A reserved place id (go ahead), or the page's entry in line."""
+    def ask(self, slug: str, queue_id: str | None, holder: str = "") -> tuple[str | None, Waiting | None]:
+        """A reserved place id (go ahead), or the page's entry in line.
+
+        *holder* names the page (its ticket's nonce): a page holds one place or one entry in line at most, so a
+        page asking again gives back the kernel it had (the caller shuts it down) and keeps its place in line.
+        """
         self._admit()
-        waiting = next((w for w in self.line if w.queue_id == queue_id and w.slug == slug), None) if queue_id else None
+        waiting = next((w for w in self.line if w.slug == slug and (
+            (queue_id and w.queue_id == queue_id) or (holder and w.holder == holder))), None)
         if waiting is not None:
             waiting.last_poll = time.monotonic()
             if not waiting.admitted:
                 return None, waiting
             self.line.remove(waiting)
         elif any(not w.admitted and w.slug == slug for w in self.line) or not self._fits(slug):
-            waiting = Waiting(secrets.token_urlsafe(16), slug, next(self._seq))
+            waiting = Waiting(secrets.token_urlsafe(16), slug, next(self._seq), holder=holder)
             self.line.append(waiting)
             self._admit()
             if not waiting.admitted:
                 return None, waiting
             self.line.remove(waiting)
         place_id = secrets.token_hex(8)
-        self.places[place_id] = Place(slug)
+        self.places[place_id] = Place(slug, holder=holder)
         return place_id, None
+
+    def held_by(self, holder: str) -> list[str]:
+        """The live kernels the page *holder* holds (at most one, unless it asked again)."""
+        return [p.kernel_id for p in self.places.values() if holder and p.holder == holder and p.kernel_id]
 
     def hold(self, place_id: str, kernel_id: str) -> None:
         place = self.places[place_id]
@@ -303,13 +314,17 @@ class LiveHandler(web.RequestHandler):
             return self._answer(401, {"message": "Sign in to use the controls",
                                       "login_url": f"{gallery.prefix}dashboards/{ticket['slug']}?sign_in=1"})
         item = gallery.store.published_for(ticket["slug"])
-        if item is None or item["version"] != ticket["version"]:
+        if item is None or item["version"] != ticket["version"] or (ticket["user"] is None and not item.get("public")):
             raise web.HTTPError(404, "this version of the dashboard is no longer published: reload the page")
         if gallery.voila.current is None:
             raise web.HTTPError(503, "the dashboards are starting: try again in a few seconds")
         queue_id = body.get("queue_id")
         live: LiveKernels = self.settings["live"]
-        place_id, waiting = live.ask(ticket["slug"], queue_id if isinstance(queue_id, str) else None)
+        for old in live.held_by(ticket["nonce"]):  # the page asks again: the kernel it had is given back first
+            self.settings["kernel_grants"].revoke(old)
+            live.release(old)
+            await shutdown_kernel(gallery.voila, old)
+        place_id, waiting = live.ask(ticket["slug"], queue_id if isinstance(queue_id, str) else None, ticket["nonce"])
         if waiting is not None:
             if not queue_id:
                 self._usage(ticket, "queued")

@@ -1,6 +1,9 @@
 """The gallery's reverse proxy to the dashboards' standalone Voilà.
 
-* The dashboard page needs the gallery's hub-OAuth check (browser session or ``Authorization: token``).
+* The dashboard page needs the gallery's hub-OAuth check (browser session or ``Authorization: token``), except
+  for a public dashboard's rendered page (anonymous viewers; ``rendered.py``). In the default ``rendered`` mode
+  the page is the one rendered once per published version, with no kernel; a kernel is handed out by the live
+  endpoint (``live.py``) when the viewer moves a control.
 * Every proxied response carries ``Content-Security-Policy: sandbox allow-scripts ...`` without
   ``allow-same-origin``: a dashboard runs in an opaque origin, so its scripts cannot read the
   viewer's cookies or make authenticated calls to the hub (no credentials are attached).

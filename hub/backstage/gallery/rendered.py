@@ -100,7 +100,7 @@ class Tickets:
         return f"{payload}.{self._sign(payload)}"
 
     def check(self, ticket) -> dict:
-        """The ticket's payload as ``{"slug", "version", "kind", "user", "expires"}``; `TicketError` if it is bad."""
+        """The ticket's payload as ``{"slug", "version", "kind", "user", "expires", "nonce"}``; `TicketError` if bad."""
         if not isinstance(ticket, str) or len(ticket) > 1024 or ticket.count(".") != 1:
             raise TicketError("this is not a dashboard ticket: reload the dashboard's page")
         payload, signature = ticket.split(".")
@@ -109,7 +109,7 @@ class Tickets:
         try:
             body = json.loads(_unb64(payload))
             result = {"slug": body["s"], "version": int(body["v"]), "kind": body["k"], "user": body["u"],
-                      "expires": float(body["e"])}
+                      "expires": float(body["e"]), "nonce": str(body["n"])}
         except (ValueError, KeyError, TypeError) as e:
             raise TicketError("this dashboard ticket is damaged: reload the dashboard's page") from e
         if result["expires"] < time.time():
@@ -269,13 +269,15 @@ def compose(html: str, state: dict, *, slug: str, version: int, live_url: str) -
 class RenderedPages:
     """Render published versions once, keep the pages on disk, hand them to the dashboard handler.
 
-    *store*: the gallery's `Store`; *pool*: the `VoilaPool`; *live_url*: the live endpoint's absolute path.
+    *store*: the gallery's `Store`; *pool*: the `VoilaPool`; *live_url*: the live endpoint's absolute path;
+    *usage*: the gallery's `usage.Usage` (render times), if it keeps figures.
     """
 
     #: seconds between two looks for re-render requests (`request_rerender`, from the data-break alert)
     poll_interval = 5.0
 
-    def __init__(self, store, pool, live_url: str):
+    def __init__(self, store, pool, live_url: str, usage=None):
+        self.usage = usage
         self.store = store
         self.pool = pool
         self.live_url = live_url
@@ -334,7 +336,12 @@ class RenderedPages:
                 if kernel_id is not None:
                     await shutdown_kernel(self.pool, kernel_id)
             write_durably(self.path(slug, item["version"]), page.encode("utf-8"), mode=0o600)
+            for old in self.folder.glob(f"{slug}-v*.html"):  # earlier versions: nobody is served them any more
+                if old.name != self.path(slug, item["version"]).name:
+                    old.unlink(missing_ok=True)
             self.last_error.pop(slug, None)
+            if self.usage is not None:
+                self.usage.rendered(slug, item["version"], time.monotonic() - started)
             log.info("rendered dashboard %s v%s in %.1f s (%d widget models)", slug, item["version"],
                      time.monotonic() - started, len(state["state"]))
             return True
