@@ -15,6 +15,8 @@ from backstage import roles, urls
 from backstage.auth.landing import home_template_vars, landing_url, spawner_default_url
 from backstage.services import managed_services
 from backstage.settings import load_settings
+from backstage.web import asset_routes
+from backstage.web.layout import HubLayout, Site
 
 __all__ = ["REPO", "build_config", "load_settings"]
 
@@ -110,7 +112,10 @@ def build_config(settings: dict) -> Config:
     # state (all in the state folder, root-only files)
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
-    c.JupyterHub.template_paths = [str(PACKAGE / "templates")]
+    # the hub's pages in the lab's one layout, shared with the services (backstage/web/layout.py)
+    c.JupyterHub.template_paths = [str(PACKAGE / "templates"), str(PACKAGE / "web" / "templates")]
+    # GOV.UK Frontend with the layout's own files at /hub/govuk/ and /hub/web/ (base_url is always "/")
+    c.JupyterHub.extra_handlers = asset_routes("/hub/", mount="/")
     c.JupyterHub.cleanup_servers = True
     c.JupyterHub.cleanup_proxy = True
 
@@ -120,7 +125,10 @@ def build_config(settings: dict) -> Config:
     c.Authenticator.allow_all = False
     c.Authenticator.admin_users = set(admins)
     store = str(state / "signups.sqlite")
-    c.JupyterHub.template_vars = home_template_vars(mode in ("signup", "open-signup"))
+    services = managed_services(settings)
+    site = Site.from_settings(settings, [s["name"] for s in services], urls.subdomain_host(settings))
+    c.JupyterHub.template_vars = {**home_template_vars(mode in ("signup", "open-signup")),
+                                  "backstage_layout": HubLayout(site, signups=mode in ("signup", "open-signup", "oidc"))}
     if mode != "oauthenticator":
         # ours allow approved sign-ups and group members (an OAuthenticator needs e.g. allowed_groups
         # in jupyterhub_config.d/, and JupyterHub's warning stays on to say so)
@@ -174,7 +182,7 @@ def build_config(settings: dict) -> Config:
     c.LocalProcessSpawner.kill_timeout = 1
 
     # sharing, services, operations
-    c.JupyterHub.services = managed_services(settings)
+    c.JupyterHub.services = [{**s, "environment": {**s.get("environment", {}), **site.environ()}} for s in services]
     c.JupyterHub.authenticate_prometheus = True
     c.JupyterHub.default_url = front_door if settings["commons"]["public"] else landing_url
     c.JupyterHub.shutdown_on_logout = False

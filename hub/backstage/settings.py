@@ -49,6 +49,8 @@ DEFAULTS: dict = {
     "public_url": None,  # e.g. https://lab.example.org (a wildcard DNS name and certificate: see the README)
     "unsafe_shared_origin": False,  # True serves every server from the hub's origin: unsafe, see backstage/urls.py
     "commons": {"public": True},
+    # the phase banner on every page (backstage.web.layout); feedback_url null: the commons' request form
+    "phase": {"tag": "Beta", "feedback_url": None},
 }
 
 SCHEMA: dict = {
@@ -105,6 +107,15 @@ SCHEMA: dict = {
             "properties": {"public": {"type": "boolean", "description": "anyone may read the commons (default true)"}},
         },
         "lab_id": {"type": ["string", "null"], "description": "set by the launcher: marks the lab's processes"},
+        "phase": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "tag": {"type": "string", "minLength": 1, "maxLength": 20, "description": "e.g. Alpha, Beta"},
+                "feedback_url": {"type": ["string", "null"], "pattern": "^(https?://|mailto:|/)[^\\s]+$",
+                                 "description": "the banner's feedback link, e.g. https://forms.example.org/lab"},
+            },
+        },
         "requests": {  # data requests (backstage.commons.requests.config)
             "type": "object",
             "additionalProperties": False,

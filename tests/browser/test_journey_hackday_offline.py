@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from backstage.kits import find_kit
+from backstage_testing.browser import fill_sign_in_form
 
 # a busy machine: the first spawn and loading the data can each take minutes (they poll to their own deadlines)
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(900)]
@@ -61,9 +62,7 @@ def test_an_attendee_opens_the_kits_lab_link_from_the_brief_with_no_internet(lab
     links = page.locator(".links .link").filter(has_text="In the lab")
     links.get_by_role("link").click()
 
-    page.get_by_label("Username:").fill(attendee["name"])
-    page.get_by_label("Password:", exact=True).fill(attendee["password"])
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in_form(page, attendee["name"], attendee["password"])
     launch = page.get_by_role("button", name=re.compile("Launch Server|Start My Server", re.I))
     notebook_tab = page.get_by_role("tab", name=re.compile(r"01-welcome\.ipynb"))
     # a server not yet running may offer "Launch Server" first, as the hub does for any link into a lab

@@ -71,7 +71,7 @@ def test_newcomer_waits_is_approved_lands_in_their_lab_and_signs_out_everywhere(
 
     # logout: the lab's session ends, then the provider's, and back to the lab's sign-in page
     newcomer.goto(f"{lab.url}/hub/home")
-    newcomer.get_by_role("button", name="Logout").click()
+    newcomer.get_by_role("navigation", name="Menu").get_by_role("link", name="Sign out").click()
     newcomer.wait_for_url(f"{lab.url}/hub/login*")
     newcomer.get_by_role("button", name="Sign in with GOV.UK One Login").wait_for()
     newcomer.goto(f"{lab.url}/hub/home")

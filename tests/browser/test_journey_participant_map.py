@@ -13,6 +13,7 @@ import secrets
 import time
 
 import pytest
+from backstage_testing.browser import fill_sign_in_form
 from backstage_testing.maps import FITTED, MEASURE, check_fits, inside
 
 # a busy machine: the first spawn and loading the data can each take minutes (they poll to their own deadlines)
@@ -40,10 +41,13 @@ def _the_map_is_wholly_visible(page, viewport):
 
 def _go_to_my_lab(page, timeout: float = 240):
     deadline = time.monotonic() + timeout
-    steps = [page.get_by_role("link", name="My lab", exact=True),
-             page.get_by_role("button", name=re.compile(r"^(Start My Server|My Server|Launch Server)$"))]
+    steps = [page.get_by_role("button", name=re.compile(r"^(Start My Server|My Server|Launch Server)$")),
+             page.get_by_role("link", name="My lab", exact=True)]
     while not page.locator(".jp-DirListing-content").is_visible():
         assert time.monotonic() < deadline, f"no JupyterLab after {timeout} s; at {page.url}"
+        if page.locator("#progress-bar").is_visible():  # the server is starting: its page moves on by itself
+            page.wait_for_timeout(1000)
+            continue
         for step in steps:
             if step.first.is_visible():
                 step.first.click()
@@ -56,11 +60,9 @@ def test_a_participant_runs_the_first_map_and_sees_the_whole_map_on_desktop_and_
     ada = {"name": session.username, "password": session.password}
     page = new_context().pages[0]
     page.goto(lab.url)
-    if not page.get_by_label("Username:").is_visible():  # a front page first: its "Sign in" leads to the form
+    if not page.get_by_label("Username", exact=True).is_visible():  # a front page first: its "Sign in" leads to the form
         page.get_by_role("link", name=re.compile(r"sign in", re.I)).first.click()
-    page.get_by_label("Username:").fill(ada["name"])
-    page.get_by_label("Password:", exact=True).fill(ada["password"])
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in_form(page, ada["name"], ada["password"])
 
     # to their lab (from wherever signing in lands: "My lab", then "Start My Server" if it is not running)
     _go_to_my_lab(page)

@@ -14,9 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 def _start_lab_in_a_new_tab(page):
-    """From the gallery, "Your lab" (opened in a new tab) leads to the hub's home: start the server there."""
+    """From the gallery, "My lab" (opened in a new tab) leads to the hub's home: start the server there."""
     with page.context.expect_page() as opened:
-        page.get_by_role("navigation", name="Menu").get_by_role("link", name="Your lab").click(modifiers=["Control"])
+        page.get_by_role("navigation", name="Menu").get_by_role("link", name="My lab").click(modifiers=["Control"])
     lab_tab = opened.value
     lab_tab.get_by_role("button", name=re.compile("My Server")).first.click()
     lab_tab.locator(".jp-DirListing").first.wait_for(timeout=180_000)

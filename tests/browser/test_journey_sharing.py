@@ -1,5 +1,5 @@
 """The sharing journey, in Chromium through the pages only (issue 10): the owner shares their server with a
-person from "Share my server" (found in the hub's Services menu); that person sees it under "Shared with me"
+person from "Share my server" (found as "Share" in the site's navigation); that person sees it under "Shared with me"
 on their home page and opens it in one click (no OAuth consent page on the way)."""
 
 import uuid
@@ -18,9 +18,7 @@ def test_a_shared_server_is_one_click_away_on_the_home_page(lab, new_context):
 
     page = new_context().pages[0]
     open_hub_home_signed_in(page, lab, owner.username, owner.password)
-    page.get_by_role("button", name="Services").click() if page.get_by_role("button", name="Services").count() \
-        else page.get_by_role("link", name="Services").click()
-    page.get_by_role("link", name="Share my server").click()
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Share").click()
     page.get_by_label("Their username, or the group's name").fill(friend.username)
     page.get_by_role("button", name="Share my server").click()
     page.get_by_role("button", name=f"Revoke {friend.username}").wait_for()

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import psutil
 import pytest
+from backstage_testing.browser import fill_sign_in_form
 from backstage_testing.journeys import people
 
 pytestmark = pytest.mark.browser
@@ -62,9 +63,7 @@ def _sign_in_to_jupyterlab(page, lab, person):
     (How a person gets here from the front page is the participant journeys' business.)"""
     page.goto(f"{lab.url}/hub/spawn")
     page.wait_for_url("**/hub/login**")
-    page.get_by_label("Username:").fill(person["name"])
-    page.get_by_label("Password:", exact=True).fill(person["password"])
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in_form(page, person["name"], person["password"])
     page.locator(".jp-DirListing-content").wait_for(timeout=180_000)
 
 
@@ -104,12 +103,11 @@ def test_jupyterlab_asks_nothing_of_the_internet_and_links_the_gallery(lab, new_
     gallery.get_by_role("heading", name="Dashboards made with UK open data").wait_for(timeout=60_000)
     assert gallery.url.startswith(lab.service_url("gallery")), gallery.url
 
-    # the hub's Services menu names them as people know them
+    # the hub's navigation (the lab's one layout) names them as people know them
     hub = context.new_page()
     hub.goto(f"{lab.url}/hub/home")
-    hub.get_by_role("button", name="Services").or_(hub.get_by_role("link", name="Services")).first.click()
-    for name, service in (("Dashboard gallery", "gallery"), ("Share my server", "share")):
-        link = hub.get_by_role("link", name=name, exact=True)
+    for name, service in (("Gallery", "gallery"), ("Share", "share")):
+        link = hub.get_by_role("navigation", name="Menu").get_by_role("link", name=name, exact=True)
         link.wait_for()
         href = link.get_attribute("href")
         assert urlparse(href).path == urlparse(lab.service_url(service)).path, href

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from backstage_testing.browser import axe_violations
+from backstage_testing.browser import axe_violations, fill_sign_in_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -21,9 +21,7 @@ def signed_in_page(new_context, lab, start: str, link: str, person: dict):
     page = new_context().pages[0]
     page.goto(start)
     page.get_by_role("link", name=link).click()
-    page.get_by_label("Username:").fill(person["name"])
-    page.get_by_label("Password:", exact=True).fill(person["password"])
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in_form(page, person["name"], person["password"])
     page.wait_for_url(lambda url: url.startswith(lab.service_url("commons")))
     return page
 

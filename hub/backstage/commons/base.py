@@ -73,22 +73,20 @@ class CommonsPageHandler(CommonsMixin, PageHandler):
             return
         self.require_user()
 
+    site_section = "commons"  # the site's navigation (Gallery, My lab, Sign in/out) is the shared layout's
+
     def page_namespace(self) -> dict:
         ns = super().page_namespace()
         p = self.commons.prefix
         hub = self.commons.hub_url
-        nav = [("Commons", p), ("Challenges", p + "challenges"), ("Data requests", p + "requests")]
-        if self.commons.gallery_url:
-            nav.append(("Gallery", self.commons.gallery_url))
+        nav = [("Challenges", p + "challenges"), ("Data requests", p + "requests")]
         if self.current_user:
             nav.append(("Your updates", p + "updates"))  # answers and alerts on what you filed or supported
-            nav.append(("My lab", hub + "home"))
             if self.is_moderator():
                 nav.append(("Reports", p + "reports"))
-            nav.append(("Sign out", hub + "logout"))
         else:
             here = self.request.uri if self.request.method == "GET" and self.get_status() == 200 else p
-            nav.append(("Sign in", f"{p}sign-in?next={quote(here)}"))
+            ns["sign_in_url"] = f"{p}sign-in?next={quote(here)}"
         ns.update(service_name="Commons", nav=nav, hub_url=hub, home_url=p,
                   challenger=self.is_challenger(), moderator=self.is_moderator())
         return ns

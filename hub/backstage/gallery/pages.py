@@ -44,18 +44,19 @@ def hub_pages_url() -> str:
 class GalleryPageHandler(GalleryHandler, PageHandler):
     """A page of the gallery: the shared GOV.UK layout (``backstage.web``) with the gallery's navigation."""
 
+    site_section = "gallery"  # the site's navigation (Commons, My lab, ...) is the shared layout's
+
     def page_namespace(self) -> dict:
         ns = super().page_namespace()
         p = self.gallery.prefix
         user = self.current_user
         reviewer = self.is_reviewer() if user else False
         commons = self._commons_url()
-        nav = [("Commons", commons), ("Gallery", p)]  # officials post challenges there; everyone reads it
+        nav = []
         if user:
             nav += [("Submit a notebook", p + "submit"), ("My submissions", p + "mine")]
             if reviewer:
                 nav.append(("Review queue", p + "review"))
-            nav.append(("Your lab", hub_pages_url() + "home"))
         ns.update(service_name="Dashboard gallery", nav=nav, reviewer=reviewer, status_tags=STATUS_TAGS,
                   hub_prefix=hub_pages_url(), commons_url=commons)
         return ns

@@ -46,7 +46,9 @@ _LAB_TRAITS = ("authenticator_class", "custom_scopes", "load_groups", "authentic
                "shutdown_on_logout", "default_url",
                # one origin per person (site setting public_url): servers on <name>.<domain>, services on
                # <name>--service.<domain>; needs a wildcard DNS name and certificate (hub/k8s/README.md)
-               "subdomain_host", "public_url", "cookie_host_prefix_enabled")
+               "subdomain_host", "public_url", "cookie_host_prefix_enabled",
+               # the public-service pages and the GOV.UK files of the hub's layout (/hub/cookies, /hub/govuk/...)
+               "extra_handlers")
 # Spawner traits about how a server behaves, not where it runs (e.g. how soon a revoked share stops working).
 _LAB_SPAWNER_TRAITS = ("args", "disable_user_config", "server_token_scopes")
 # What the local configuration sets that the chart decides on Kubernetes (and where), by section and

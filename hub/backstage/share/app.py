@@ -10,17 +10,27 @@ import signal
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
+
+from backstage.web import PageHandler, asset_routes, make_jinja_env
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SharePageHandler", "create_app", "main"]
 
 
-class SharePageHandler(HubOAuthenticated, web.RequestHandler):
-    """``GET`` lists my shares; ``POST`` (XSRF-checked) adds a person or group, or revokes one."""
+class SharePageHandler(PageHandler):
+    """``GET`` lists my shares; ``POST`` (XSRF-checked) adds a person or group, or revokes one.
+
+    The page is in the lab's one layout (``backstage.web``: ``templates/share.html`` extends its ``base.html``).
+    """
+
+    site_section = "share"
+
+    def page_namespace(self) -> dict:
+        return {**super().page_namespace(), "service_name": "Share my server"}
 
     def _api(self, path: str) -> str:
         return url_path_join(self.hub_auth.api_url, path)
@@ -45,9 +55,8 @@ class SharePageHandler(HubOAuthenticated, web.RequestHandler):
         shares = data.get("items", []) if code == 200 else []
         if code == 404:
             error = error or "Start your server once before sharing it."
-        self.set_status(status)
-        self.render("share.html", user=user, shares=shares, message=message, error=error,
-                    hub_prefix=self.hub_auth.hub_host + self.hub_auth.hub_prefix)  # the hub's own host
+        self.render_page("share.html", status=status, shares=shares, message=message, error=error,
+                         hub_prefix=self.hub_auth.hub_host + self.hub_auth.hub_prefix)  # the hub's own host
 
     @web.authenticated
     async def get(self):
@@ -85,9 +94,11 @@ def create_app() -> web.Application:
         [
             (prefix, SharePageHandler),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+            *asset_routes(prefix),
         ],
         cookie_secret=os.urandom(32),
-        template_path=str(Path(__file__).parent / "templates"),
+        jinja_env=make_jinja_env(Path(__file__).parent / "templates"),
+        prefix=prefix,
         xsrf_cookies=True,
     )
 

@@ -1,4 +1,6 @@
-"""HTML pages on GOV.UK Frontend: one layout (``templates/base.html``), escaped output, working XSRF fields.
+"""HTML pages on GOV.UK Frontend: one layout (``templates/base.html`` around ``templates/layout/govuk.html``, the
+header, navigation, phase banner and footer the hub's pages share: :mod:`.layout`), escaped output, working XSRF
+fields.
 
 Tornado's ``xsrf_form_html()`` returns a plain ``str``: in an autoescaping Jinja2 environment it would be
 printed as text, and every form post would then fail with 403. :meth:`PageHandler.render_page` passes it as
@@ -17,6 +19,7 @@ from tornado import web
 
 from .api import error_message
 from .auth import HubUserHandler
+from .layout import Site, layout_namespace
 
 HERE = Path(__file__).resolve().parent
 GOVUK_PATH = HERE.parent / "static" / "vendor" / "govuk-frontend"
@@ -53,14 +56,18 @@ def make_jinja_env(*template_dirs: str | os.PathLike) -> jinja2.Environment:
 
 class PageHandler(HubUserHandler):
     """A page of a service. The app's settings hold ``jinja_env`` and ``prefix``; subclasses add to
-    :meth:`page_namespace` (navigation, service name) what every page of theirs shows."""
+    :meth:`page_namespace` (their own pages as ``nav``, service name) what every page of theirs shows."""
+
+    #: the site's section these pages belong to, marked in the navigation (:data:`.layout.SECTIONS`)
+    site_section: str | None = None
 
     def set_default_headers(self):
         super().set_default_headers()
         self.set_header("Content-Security-Policy", PAGE_CSP)
 
     def page_namespace(self) -> dict:
-        """Names every template of the service sees; ``base.html`` uses ``service_name``, ``nav``, ``prefix``."""
+        """Names every template of the service sees; ``base.html`` uses ``service_name``, ``prefix`` and ``nav``
+        (the service's own pages, listed after its entry in the site's navigation), and ``sign_in_url`` if set."""
         return {
             "service_name": "Government Backstage",
             "nav": [],
@@ -68,10 +75,18 @@ class PageHandler(HubUserHandler):
             "hub_prefix": os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/",
         }
 
+    def layout(self, ns: dict) -> dict:
+        """The shared layout's names (:func:`.layout.layout_namespace`) for the viewer of this page."""
+        user = self.current_user or {}
+        return layout_namespace(
+            Site.from_environ(), user_name=user.get("name"), assets=ns["prefix"], current=self.site_section, section=ns.get("nav", ()),
+            sign_in_url=ns.get("sign_in_url"), service_name=ns.get("service_name", "Government Backstage"))
+
     def render_page(self, name: str, status: int = 200, **ns) -> None:
+        ns = {**self.page_namespace(), **ns}
         html = self.settings["jinja_env"].get_template(name).render(
             user=self.current_user, xsrf_html=lambda: Markup(self.xsrf_form_html()),  # noqa: S704 (tornado escapes it)
-            status=status, **{**self.page_namespace(), **ns},
+            status=status, layout=self.layout(ns), **ns,
         )
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -90,8 +105,11 @@ class GovukCSSHandler(web.RequestHandler):
 
     _cache: dict[str, bytes] = {}
 
+    def initialize(self, prefix: str | None = None):
+        self.prefix = prefix or self.settings["prefix"]
+
     def get(self):
-        prefix = self.settings["prefix"]
+        prefix = self.prefix
         if prefix not in self._cache:
             path = GOVUK_PATH / "govuk-frontend.min.css"
             if not path.exists():
@@ -103,10 +121,15 @@ class GovukCSSHandler(web.RequestHandler):
         self.finish(self._cache[prefix])
 
 
-def asset_routes(prefix: str) -> list[tuple]:
-    """Routes for GOV.UK Frontend (``<prefix>govuk/...``) and the shared scripts and styles (``<prefix>web/...``)."""
+def asset_routes(prefix: str, mount: str | None = None) -> list[tuple]:
+    """Routes for GOV.UK Frontend (``<prefix>govuk/...``) and the shared scripts and styles (``<prefix>web/...``).
+
+    ``mount`` is where the routes are declared when it differs from the URL prefix: the hub adds its own
+    prefix to ``JupyterHub.extra_handlers``, so it mounts them at ``/`` and serves them at ``/hub/``.
+    """
+    at = prefix if mount is None else mount
     return [
-        (prefix + "govuk/govuk-frontend.css", GovukCSSHandler),
-        (prefix + r"govuk/(.*)", web.StaticFileHandler, {"path": str(GOVUK_PATH)}),
-        (prefix + r"web/(.*)", web.StaticFileHandler, {"path": str(HERE / "static")}),
+        (at + "govuk/govuk-frontend.css", GovukCSSHandler, {"prefix": prefix}),
+        (at + r"govuk/(.*)", web.StaticFileHandler, {"path": str(GOVUK_PATH)}),
+        (at + r"web/(.*)", web.StaticFileHandler, {"path": str(HERE / "static")}),
     ]
