@@ -11,10 +11,12 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tornado import web
 
-from .handlers import GalleryHandler
+from .handlers import APIHandler
 
 
-class MetricsHandler(GalleryHandler):
+class MetricsHandler(APIHandler):
+    """Errors as JSON naming the scope (the API's base); the figures as Prometheus text."""
+
     def get(self):
         usage = self.settings.get("usage")
         if usage is None:
