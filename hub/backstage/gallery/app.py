@@ -26,7 +26,7 @@ from backstage.paths import state_dir as lab_state_dir
 from backstage.urls import service_url
 from backstage.web import HubServiceApp, asset_routes, make_jinja_env
 
-from . import handlers, pages, proxy
+from . import handlers, pages, proxy, remix, remix_handlers
 from .checks import Checks
 from .commons_links import CommonsLinks
 from .live import Dashboards, LiveHandler, LiveKernels
@@ -136,6 +136,7 @@ class GalleryApp(HubServiceApp):
             (p + "metrics", MetricsHandler),
             (p + r"api/submissions/([^/]+)", handlers.SubmissionAPIHandler),
             (p + r"api/submissions/([^/]+)/(approve|reject|unpublish)", handlers.ActionAPIHandler),
+            *remix_handlers.routes(p),
             (p + "oauth_callback", HubOAuthCallbackHandler),
             *asset_routes(p),
             (p + r"static/(.*)", web.StaticFileHandler, {"path": str(HERE / "static")}),
@@ -146,8 +147,10 @@ class GalleryApp(HubServiceApp):
             (p + rf"dashboards/voila/api/shutdown/({uuid})", proxy.KernelHTTPHandler),
             (p + r"dashboards/(voila/(?:static|templates|labextensions|api/themes)/.+)", proxy.AssetHandler),
         ]
+        jinja_env = make_jinja_env(HERE / "templates")
+        jinja_env.globals.update(can_remix=remix.can_remix, lab_remix_url=remix.lab_remix_url)
         return web.Application(
-            routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=make_jinja_env(HERE / "templates"),
+            routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=jinja_env,
             kernel_grants=grants, asset_cache=proxy.AssetCache(), commons_links=CommonsLinks(), usage=self.usage,
             live=self.live, rendered=self.rendered, tickets=Tickets.from_folder(self.store.root), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,

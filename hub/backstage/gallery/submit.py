@@ -15,6 +15,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from backstage.urls import user_server_url
 
 from .notebooks import NotebookRejected, check_server_path, dashboard_view, validate_notebook
+from .remix import based_on_of
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ async def create_submission(gallery, author: str, body: dict,
     """Validate *body* (contract 4's POST), read the notebook, store it durably and schedule the checks.
 
     *fetch_notebook(path)* reads a notebook from the submitter's own server (for ``"path"``). What is stored,
-    checked and published is the notebook without its ``author-only`` cells: what officials will see.
+    checked and published is the notebook without its ``author-only`` cells: what officials will see. A remix
+    (``backstage.based_on`` in its metadata) is stored with the approved dashboard version it is based on.
     """
     title, summary, topics = clean_fields(body)
     idea = clean_idea(body.get("idea"))
@@ -124,6 +126,6 @@ async def create_submission(gallery, author: str, body: dict,
         raise SubmissionError("every code cell is tagged 'author-only': leave the dashboard's own cells untagged")
     _, canonical, sha256 = validate_notebook(nbformat.writes(view), gallery.checks.max_notebook_bytes)
     item = gallery.store.add(author=author, title=title, summary=summary, topics=topics, notebook=canonical,
-                             sha256=sha256, idea=idea)
+                             sha256=sha256, idea=idea, based_on=based_on_of(view, gallery.store))
     gallery.checks.schedule(item["id"])
     return item

@@ -32,7 +32,7 @@ SERVER_EXTENSIONS = {
     "jupyter_server_terminals": True,  # the Terminal in the launcher
     "nbgitpuller": True,  # the kits' "open in the lab" links
     "voila.server_extension": True,  # "Preview with Voilà" while building a dashboard (notebook 06)
-    "backstage.singleuser": True,  # a quiet stop of collaboration (see backstage/singleuser/__init__.py)
+    "backstage.singleuser": True,  # the remix page, a quiet stop of collaboration (backstage/singleuser/)
     "jupyter_lsp": False,  # no language server is installed: it only scans for ~20 of them at start
     "notebook_shim": False,  # classic-notebook config compatibility: no classic notebook here
 }
