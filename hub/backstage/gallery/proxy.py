@@ -52,15 +52,22 @@ _BODY_RE = re.compile(r"<body[^>]*>", re.IGNORECASE)
 SERVICE_NAME = "Government Backstage dashboards"
 
 
-def dashboard_header(title: str, gallery_url: str) -> str:
-    """The bar at the top of every dashboard: the service's name, the dashboard's title, a way back."""
+def dashboard_header(title: str, gallery_url: str, *, slug: str | None = None, version: int | None = None) -> str:
+    """The bar at the top of every dashboard: the service's name, the dashboard's title, a way back, and (with
+    *slug* and *version*: give them for a signed-in viewer only) "Remix in my lab", to the gallery's remix page,
+    which takes a participant on to their own lab and tells anyone without a lab why not (gallery/remix.py)."""
+    remix = ""
+    if slug and version:
+        remix = (f'<a href="{escape(gallery_url)}remix/{escape(slug)}/{int(version)}" style="color:#fff;'
+                 'border:2px solid #fff;padding:2px 10px;text-decoration:none;font-weight:700">Remix in my lab</a>')
     return (
         '<header class="backstage-header" style="background:#0b0c0c;color:#fff;padding:10px 2rem;'
         'font-family:Arial,sans-serif;display:flex;flex-wrap:wrap;gap:0.5rem 1.5rem;align-items:baseline">'
         f'<a href="{escape(gallery_url)}" style="color:#fff;font-weight:700;text-decoration:underline">'
         f'{SERVICE_NAME}</a>'
         f'<h1 style="margin:0;font-size:1.5rem;font-weight:700">{escape(title)}</h1>'
-        f'<a href="{escape(gallery_url)}" style="color:#fff;margin-left:auto">Back to the gallery</a>'
+        f'<span style="margin-left:auto;display:flex;gap:1.5rem;align-items:baseline">{remix}'
+        f'<a href="{escape(gallery_url)}" style="color:#fff">Back to the gallery</a></span>'
         "</header>"
     )
 
