@@ -114,10 +114,17 @@ def test_a_signed_in_person_sees_the_one_layout_on_every_kind_of_page(lab, new_c
     page.wait_for_url(f"{lab.url}/hub/token")
     check(page, lab, everyone, "My lab", "the token page")
     at_320px(page, "the token page")
-    # JupyterHub's own script still runs in the layout: a token is made and listed
+    # JupyterHub's own script still runs in the layout: a token is made, listed, and revoked
+    page.get_by_label("Note").fill("layout check")
     page.get_by_role("button", name="Request new API token").click()
     page.locator("#token-result").wait_for()
     assert len(page.locator("#token-result").inner_text().strip()) >= 32
+    page.reload()
+    page.get_by_role("button", name="Revoke layout check").click()
+    page.get_by_role("button", name="Revoke layout check").wait_for(state="detached")
+    page.reload()
+    page.get_by_role("heading", name="Tokens", level=1).wait_for()
+    assert not page.get_by_role("button", name="Revoke layout check").count(), "the token was not revoked"
 
     for entry, service in (("Gallery", "gallery"), ("Share", "share"), ("Commons", "commons")):
         page.get_by_role("navigation", name="Menu").get_by_role("link", name=entry).click()
