@@ -28,7 +28,7 @@ def layout_of(page) -> dict:
     support = footer.get_by_role("link").filter(has_text=re.compile("^(" + "|".join(FOOTER) + ")$"))
     phase = page.locator(".govuk-phase-banner")
     return {
-        "home": page.get_by_role("banner").get_by_role("link").inner_text().strip(),
+        "home": page.get_by_role("banner").get_by_role("link").first.inner_text().strip(),
         "entries": [n for n in names if n in SITE_ENTRIES],
         "current": current,
         "hrefs": {n: links.nth(i).get_attribute("href") for i, n in enumerate(names)},
