@@ -105,3 +105,23 @@ def test_viewer_kinds_come_from_the_hub_groups_and_scopes():
     assert usage_kind(None, Handler(), {"name": "a", "groups": ["officials"],
                                         "scopes": ["custom:gallery:review"]}) == "reviewer"
     assert usage_kind(None, Handler(), {"name": "a", "groups": ["participants"], "scopes": []}) == "participant"
+
+
+def test_usage_lives_beside_the_store_in_its_private_folder(tmp_path):
+    store = Store(state_dir=str(tmp_path / "g"))
+    usage = Usage(store)
+    assert usage.path == tmp_path / "g" / "usage.sqlite" and usage.path.exists()
+    assert oct(usage.path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_site_settings_of_the_gallery_come_from_its_json_file(tmp_path, monkeypatch):
+    from backstage.gallery.app import site_config
+
+    monkeypatch.setenv("BACKSTAGE_STATE", str(tmp_path))
+    assert site_config() == {}
+    (tmp_path / "gallery_config.json").write_text('{"Usage": {"enabled": false}}')
+    assert site_config() == {"Usage": {"enabled": False}}
+    for text, message in [("{not json", "not readable JSON"), ('{"Usage": false}', "must map class names")]:
+        (tmp_path / "gallery_config.json").write_text(text)
+        with pytest.raises(SystemExit, match=message):
+            site_config()
