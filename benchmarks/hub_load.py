@@ -15,6 +15,10 @@ hub's and the proxy's share), the hub's and the proxy's peak RSS, the peak of co
 ``held: <N> users, failures: <F>`` (contract 6), where N people completed every step and F did not.
 The exit code is 0 whenever the run took place, failures or not; 2 when the benchmark could not run.
 
+``--warm N`` runs the lab with N servers started ahead of time (``BackstageSpawner.warm_servers``,
+backstage/warmpool.py) and starts the people once those are warm; the breakdown then shows what a
+warm server still costs on arrival, and what it paid before.
+
 ``--arrival S`` makes it a hack-day morning instead: the lab runs in event mode (the day's shared
 password), the people are enrolled with ``backstage kit enrol`` (the organiser's command, with the
 admin's token), and they arrive at random over S seconds with no cap on how many are in flight.
@@ -58,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                         "all at once if they come together (e.g. --users 20 --arrival 30)")
     p.add_argument("--start-limit", type=int, default=None, metavar="N",
                    help="the lab's start_limit setting: servers starting at once (default: the lab's, 2 per core)")
+    p.add_argument("--warm", type=int, default=0, metavar="N",
+                   help="the lab keeps N servers started ahead of time (BackstageSpawner.warm_servers); the run "
+                        "starts once they are warm, as an organiser warms a lab before the room arrives (default: 0)")
     p.add_argument("--time-limit", type=float, default=3600,
                    help="people not started after this many seconds count as failures (default: 3600)")
     p.add_argument("--keep-state", action="store_true", help="keep the lab's state folder (for its log)")
@@ -96,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.concurrency < 1:
         print(f"--concurrency must be 1 or more, not {args.concurrency}", file=sys.stderr)
         return 2
+    if args.warm < 0:
+        print(f"--warm must be 0 or more servers, not {args.warm}", file=sys.stderr)
+        return 2
     if args.arrival is not None and args.arrival < 0:
         print(f"--arrival must be 0 or more seconds, not {args.arrival}", file=sys.stderr)
         return 2
@@ -105,13 +115,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from backstage_testing.lab import delete_unix_users, running_lab
-    from backstage_testing.loadsim import provision, result_record, simulate, summary_lines
+    from backstage_testing.loadsim import (
+        find_hub_and_proxy,
+        provision,
+        result_record,
+        simulate,
+        summary_lines,
+        wait_for_warm_servers,
+    )
 
     tag = secrets.token_hex(2)
     unix_prefix = f"l{tag}-"
     names = [f"load{i:03d}" for i in range(args.users)]
     state = Path(tempfile.mkdtemp(prefix="backstage-hub-load-"))
-    print(f"hub load: {args.users} users over {ramp:g} s, at most {args.concurrency} at once; "
+    at_once = "arriving at random" if args.arrival is not None else f"at most {args.concurrency} at once"
+    print(f"hub load: {args.users} users over {ramp:g} s, {at_once}; "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     result = teardown_problem = lab_problem = None
     try:
@@ -119,9 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             event = {"auth": {"mode": "shared-password", "event_password": secrets.token_urlsafe(12)}}
             limit = {"start_limit": args.start_limit} if args.start_limit else {}
-            with running_lab(state, user_prefix=unix_prefix, idle_timeout=0, gallery=False, **limit,
+            warm_env = {"BACKSTAGE_WARM_SERVERS": str(args.warm)}
+            with running_lab(state, user_prefix=unix_prefix, idle_timeout=0, gallery=False, env=warm_env, **limit,
                              **(event if args.arrival is not None else {})) as lab:
                 print(f"lab up at {lab.url} in {time.monotonic() - start:.1f} s (state {state})", flush=True)
+                if args.warm:  # the admin opens the hub's home page: the hub makes a spawner, which fills the pool
+                    admin = lab.login("admin", lab.admin_password)
+                    admin.get(f"{lab.url}/hub/home", timeout=60).raise_for_status()
+                    hub, _ = find_hub_and_proxy(lab.process.pid)
+                    waited = wait_for_warm_servers(hub, args.warm)
+                    print(f"{args.warm} warm servers ready in {waited:.1f} s", flush=True)
                 start = time.monotonic()
                 if args.arrival is None:
                     passwords = provision(lab, names)

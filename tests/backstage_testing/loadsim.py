@@ -40,11 +40,11 @@ from backstage_testing.kernel import KernelTimeout, execute, request
 log = logging.getLogger(__name__)
 
 __all__ = ["CPU_PARTS", "LoadResult", "PersonResult", "ProcessSampler", "StepTimeouts", "cpu_lines", "percentile",
-           "provision", "result_record", "run_person", "simulate", "start_cpu", "summary_lines"]
+           "provision", "result_record", "run_person", "simulate", "start_cpu", "summary_lines", "wait_for_warm_servers"]
 
 STEPS = ("login", "spawn", "kernel", "execute", "stop")
 # where a start's CPU goes, per person (the hub's and the proxy's share is the run's total over the starts)
-CPU_PARTS = ("server start", "server subprocesses", "first kernel")
+CPU_PARTS = ("server start", "server subprocesses", "first kernel", "warm-up (ahead of time)")
 MB = 1024 * 1024
 
 
@@ -103,21 +103,29 @@ def _cpu(times) -> float:
     return times.user + times.system
 
 
-def person_processes(name: str) -> tuple[psutil.Process | None, list[psutil.Process]]:
-    """``name``'s server process and its kernels (found by ``JUPYTERHUB_USER`` in their environment)."""
+def person_processes(name: str, unix_name: str | None = None) -> tuple[psutil.Process | None, list[psutil.Process]]:
+    """``name``'s server process and its kernels: found by its Unix account ``unix_name`` when given (a warm
+    server's ``/proc`` environment is the one it was started with, not the person's), else by ``JUPYTERHUB_USER``
+    in its environment (a one-person lab, where every server is the same account's)."""
     for proc in psutil.process_iter():
         try:
-            if is_server_command(_cmdline(proc)) and proc.environ().get("JUPYTERHUB_USER") == name:
+            if not is_server_command(_cmdline(proc)):
+                continue
+            if proc.username() == unix_name if unix_name else proc.environ().get("JUPYTERHUB_USER") == name:
                 kernels = [k for k in proc.children(recursive=True) if "ipykernel" in _cmdline(k)]
                 return proc, kernels
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, KeyError):
             continue
     return None, []
 
 
-def start_cpu(name: str) -> dict:
-    """CPU seconds of ``name``'s server so far: its own, its finished subprocesses', its kernels'."""
-    server, kernels = person_processes(name)
+def start_cpu(name: str, unix_name: str | None = None) -> dict:
+    """CPU seconds of ``name``'s server so far: its own, its finished subprocesses', its kernels'.
+
+    A warm server's (backstage/warmpool.py) own figure counts only what it spent once handed over: the
+    imports it did ahead of time are in ``warm-up (ahead of time)``.
+    """
+    server, kernels = person_processes(name, unix_name)
     if server is None:
         return {}
     try:
@@ -126,7 +134,48 @@ def start_cpu(name: str) -> dict:
         cpu["first kernel"] = sum(_cpu(k.cpu_times()) for k in kernels)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return {}
+    ahead = _WARM_UP_CPU.get(server.pid)
+    if ahead is not None:
+        cpu["server start"] -= ahead
+        cpu["warm-up (ahead of time)"] = ahead
     return cpu
+
+
+_WARM_UP_CPU: dict[int, float] = {}  # pid of a warm server -> CPU seconds it spent before being handed over
+
+
+def is_warm_server(proc: psutil.Process) -> bool:
+    """A server started ahead of time (backstage.singleuser.warm), still waiting for someone (root's)."""
+    try:
+        return "backstage.singleuser.warm" in _cmdline(proc) and proc.uids().real == 0
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def wait_for_warm_servers(hub: psutil.Process, count: int, timeout: float = 600) -> float:
+    """Wait until ``count`` warm servers under ``hub`` are idle (their imports done); remember what each spent.
+
+    Returns the seconds waited. Raises RuntimeError naming how many were warm at ``timeout``.
+    """
+    start = deadline = time.monotonic()
+    deadline += timeout
+    before: dict[int, float] = {}
+    while True:
+        warm = [p for p in hub.children() if is_warm_server(p)]
+        now = {}
+        for proc in warm:
+            try:
+                now[proc.pid] = _cpu(proc.cpu_times())
+            except psutil.NoSuchProcess:
+                continue
+        idle = {pid: cpu for pid, cpu in now.items() if before.get(pid) == cpu and cpu > 0.2}
+        if len(idle) >= count:
+            _WARM_UP_CPU.update(idle)
+            return time.monotonic() - start
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(idle)} of {count} warm servers were ready after {timeout:.0f} s")
+        before = now
+        time.sleep(1)
 
 
 def find_hub_and_proxy(launcher_pid: int, timeout: float = 20) -> tuple[psutil.Process, psutil.Process]:
@@ -322,7 +371,8 @@ def run_person(lab, name: str, password: str, timeouts: StepTimeouts = StepTimeo
         start = time.monotonic()
         server = _spawn(lab, session, name, timeouts.spawn)
         result.seconds["spawn"] = time.monotonic() - start
-        result.cpu.update(start_cpu(name))  # ready: what the start itself cost
+        unix_name = f"{lab.settings['user_prefix']}{name}" if lab.settings.get("user_prefix") and os.getuid() == 0 else None
+        result.cpu.update(start_cpu(name, unix_name))  # ready: what the start itself cost
 
         step = "kernel"
         start = time.monotonic()
@@ -341,7 +391,7 @@ def run_person(lab, name: str, password: str, timeouts: StepTimeouts = StepTimeo
             out = _execute(ws, f"{a} * {b}", timeouts.execute)
             result.seconds["execute"] = time.monotonic() - start
             if result.cpu:
-                result.cpu["first kernel"] = start_cpu(name).get("first kernel", 0.0)
+                result.cpu["first kernel"] = start_cpu(name, unix_name).get("first kernel", 0.0)
         finally:
             ws.close()
         if out != str(a * b):
@@ -469,12 +519,17 @@ def cpu_lines(people: list[PersonResult], sampler: ProcessSampler) -> list[str]:
     if not started:
         return ["start CPU: no start measured"]
     parts = {part: percentile([p.cpu.get(part, 0.0) for p in started], 50) for part in CPU_PARTS}
+    ahead = parts.pop("warm-up (ahead of time)")
     spawned = sum(1 for p in people if "spawn" in p.seconds) or 1
     parts["hub (run total / starts)"] = sampler.cpu_used["hub"] / spawned
     parts["proxy (run total / starts)"] = sampler.cpu_used["proxy"] / spawned
     total = sum(parts.values())
-    return [f"start CPU per person: {total:.2f} s (median of {len(started)} starts, to the first result)"] + [
+    lines = [f"start CPU per person: {total:.2f} s (median of {len(started)} starts, to the first result)"] + [
         f"  {part}: {seconds:.2f} s" for part, seconds in parts.items()]
+    if ahead:
+        warm = sum(1 for p in started if "warm-up (ahead of time)" in p.cpu)
+        lines.append(f"  + paid before arrival by {warm} warm servers: {ahead:.2f} s each (not in the total above)")
+    return lines
 
 
 def summary_lines(result: LoadResult, show_reasons: int = 5) -> list[str]:
