@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from backstage.roles import APPROVE_SIGNUPS_SCOPE, COMMONS_SERVICE, GALLERY_SERVICE, SHARE_SERVICE
 from backstage.urls import service_url
@@ -95,6 +95,14 @@ class Site:
             return self.phase["feedback_url"]
         return f"{self.commons_url}requests/new?kind=barrier" if self.commons_url else self.hub_url + "accessibility"
 
+    @staticmethod
+    def _through_sign_in(service_url: str, signed_in: bool) -> str:
+        """A service open to read knows a signed-in person only once they pass its ``sign-in`` page (the hub's
+        OAuth, no form: the hub remembers them), which then shows its home: so the signed-in go through it."""
+        if not signed_in:
+            return service_url
+        return f"{service_url}sign-in?next={quote(urlparse(service_url).path, safe='/')}"
+
     def nav(self, *, signed_in: bool, current: str | None = None,
             section: list | tuple = (), section_key: str | None = None,
             sign_in_url: str | None = None) -> list[NavItem]:
@@ -115,9 +123,9 @@ class Site:
         """
         entries = []
         if self.commons_url and (self.commons_public or signed_in):
-            entries.append(("commons", "Commons", self.commons_url))
+            entries.append(("commons", "Commons", self._through_sign_in(self.commons_url, signed_in)))
         if self.gallery_url and (self.commons_public or signed_in):  # a closed lab shows anonymous visitors nothing
-            entries.append(("gallery", "Gallery", self.gallery_url))
+            entries.append(("gallery", "Gallery", self._through_sign_in(self.gallery_url, signed_in)))
         if signed_in:
             entries.append(("lab", "My lab", self.hub_url + "home"))
             if self.share_url:
