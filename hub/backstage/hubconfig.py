@@ -13,6 +13,7 @@ from traitlets.config import Config
 
 from backstage import roles, urls
 from backstage.auth.landing import home_template_vars, landing_url, spawner_default_url
+from backstage.public_pages import public_handlers
 from backstage.services import managed_services
 from backstage.settings import load_settings
 from backstage.web import asset_routes
@@ -114,8 +115,10 @@ def build_config(settings: dict) -> Config:
     c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
     # the hub's pages in the lab's one layout, shared with the services (backstage/web/layout.py)
     c.JupyterHub.template_paths = [str(PACKAGE / "templates"), str(PACKAGE / "web" / "templates")]
-    # GOV.UK Frontend with the layout's own files at /hub/govuk/ and /hub/web/ (base_url is always "/")
-    c.JupyterHub.extra_handlers = asset_routes("/hub/", mount="/")
+    # cookies, privacy, accessibility, house rules: public pages in the hub's layout (backstage/public_pages.py);
+    # JupyterHub 6 logs that extra_handlers are deprecated, yet a service could not use the hub's templates
+    # (and GOV.UK Frontend with the layout's own files at /hub/govuk/ and /hub/web/: base_url is always "/")
+    c.JupyterHub.extra_handlers = [*public_handlers(settings), *asset_routes("/hub/", mount="/")]
     c.JupyterHub.cleanup_servers = True
     c.JupyterHub.cleanup_proxy = True
 

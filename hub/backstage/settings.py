@@ -51,6 +51,19 @@ DEFAULTS: dict = {
     "commons": {"public": True},
     # the phase banner on every page (backstage.web.layout); feedback_url null: the commons' request form
     "phase": {"tag": "Beta", "feedback_url": None},
+    # the public-service pages (backstage.public_pages): a folder of texts that replace the defaults, and what
+    # the privacy notice and accessibility statement say about the site (defaults ask a real site to set them)
+    "texts_dir": None,
+    "privacy": {k: f"Not set yet: the site sets privacy.{k} ({what})." for k, what in {
+        "controller": "the organisation responsible for your data, with its address",
+        "contact": "how to reach its data protection officer, e.g. an e-mail address",
+        "lawful_basis": "e.g. public task, UK GDPR Article 6(1)(e)",
+        "retention": "how long accounts, notebooks, posts and logs are kept",
+    }.items()} | {"purposes": "To give you an account and a lab of your own, to show what you publish to others, to "
+                               "answer your data requests and tell you of updates you asked for, and to keep the "
+                               "service secure and working."},
+    "accessibility": {"contact": "Not set yet: the site sets accessibility.contact (an e-mail address).",
+                      "prepared": "29 November 2026", "reviewed": "29 November 2026"},
 }
 
 SCHEMA: dict = {
@@ -141,6 +154,15 @@ SCHEMA: dict = {
                        "description": "e.g. https://lab.example.org: people's servers get <name>.lab.example.org"},
         "unsafe_shared_origin": {"type": "boolean",
                                  "description": "UNSAFE: serve every server from the hub's own origin"},
+        "texts_dir": {"type": ["string", "null"], "minLength": 1,
+                      "description": "folder of texts replacing the defaults (cookies.md, privacy.md, ...); "
+                                     "relative to the state folder, e.g. texts"},
+        "privacy": {"type": "object", "additionalProperties": False,
+                    "properties": {k: {"type": "string", "minLength": 1}
+                                   for k in ("controller", "contact", "purposes", "lawful_basis", "retention")}},
+        "accessibility": {"type": "object", "additionalProperties": False,
+                          "properties": {k: {"type": "string", "minLength": 1}
+                                         for k in ("contact", "prepared", "reviewed")}},
     },
 }
 

@@ -32,8 +32,10 @@ class SignInPage(CommonsPageHandler):
 
 
 class RulesPage(CommonsPageHandler):
+    """The house rules are one text for the whole lab, served by the hub (backstage.public_pages)."""
+
     def get(self):
-        self.render_page("rules.html")
+        self.redirect(self.commons.hub_url + "house-rules")
 
 
 def routes(prefix: str) -> list[tuple]:
