@@ -152,30 +152,33 @@ def is_warm_server(proc: psutil.Process) -> bool:
         return False
 
 
-def wait_for_warm_servers(hub: psutil.Process, count: int, timeout: float = 600) -> float:
-    """Wait until ``count`` warm servers under ``hub`` are idle (their imports done); remember what each spent.
+def _reading_stdin(proc: psutil.Process) -> bool:
+    """True when ``proc`` is blocked reading its standard input (``read(0, ...)`` in /proc/<pid>/syscall)."""
+    try:
+        with open(f"/proc/{proc.pid}/syscall") as f:
+            return f.read().startswith("0 0x0 ")
+    except OSError:
+        return False
 
-    Returns the seconds waited. Raises RuntimeError naming how many were warm at ``timeout``.
-    """
-    start = deadline = time.monotonic()
-    deadline += timeout
-    before: dict[int, float] = {}
+
+def wait_for_warm_servers(hub: psutil.Process, count: int, timeout: float = 600) -> float:
+    """Wait until ``count`` warm servers under ``hub`` wait for someone (their imports done, blocked reading the
+    hub's pipe); remember the CPU each spent. Returns the seconds waited; raises RuntimeError at ``timeout``."""
+    start = time.monotonic()
     while True:
-        warm = [p for p in hub.children() if is_warm_server(p)]
-        now = {}
-        for proc in warm:
-            try:
-                now[proc.pid] = _cpu(proc.cpu_times())
-            except psutil.NoSuchProcess:
-                continue
-        idle = {pid: cpu for pid, cpu in now.items() if before.get(pid) == cpu and cpu > 0.2}
-        if len(idle) >= count:
-            _WARM_UP_CPU.update(idle)
+        ready = {}
+        for proc in hub.children():
+            if is_warm_server(proc) and _reading_stdin(proc):
+                try:
+                    ready[proc.pid] = _cpu(proc.cpu_times())
+                except psutil.NoSuchProcess:
+                    continue
+        if len(ready) >= count:
+            _WARM_UP_CPU.update(ready)
             return time.monotonic() - start
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(idle)} of {count} warm servers were ready after {timeout:.0f} s")
-        before = now
-        time.sleep(1)
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"only {len(ready)} of {count} warm servers were ready after {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def find_hub_and_proxy(launcher_pid: int, timeout: float = 20) -> tuple[psutil.Process, psutil.Process]:
