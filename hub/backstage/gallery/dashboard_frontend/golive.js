@@ -115,6 +115,21 @@ function carryOver(updates, paired) {
   return out;
 }
 
+/**
+ * Waits until every model's pending work is done, the views of a box's children included (they are drawn
+ * after the box's own view). Only then may the kernel answer: a model still busy would take the kernel's
+ * update of an Output widget's msg_id too late, after the output it was to capture.
+ */
+async function settled(models) {
+  for (let round = 0; round < 20; round++) {
+    const chains = models.map((model) => model.state_change);
+    await Promise.allSettled(chains);
+    if (models.every((model, i) => model.state_change === chains[i])) {
+      return;
+    }
+  }
+}
+
 function focusedIn(slots) {
   const active = document.activeElement;
   const at = slots.findIndex((slot) => slot.el.contains(active));
@@ -279,6 +294,7 @@ export class LiveSwitch {
     })), lost]);
     const paired = pairModels(this.page.slots.map((slot, i) => [slot.model, liveSlots[i] && liveSlots[i].model]));
     this.liveModels = await manager.all_models();
+    await Promise.race([settled(this.liveModels), lost]);
 
     // From here on, synchronously: the drawn views leave, the live ones take their places.
     const before = this.page;
