@@ -105,7 +105,8 @@ class GalleryApp(HubServiceApp):
             item = self.store.publish(submission_id, reviewer, body.get("comment") or "",
                                       public=body.get("public", False))
             await self.voila.reload()
-            self.rendered.schedule(item["slug"])  # the new version, rendered once for every viewer
+            if self.dashboards.mode == "rendered":
+                self.rendered.schedule(item["slug"])  # the new version, rendered once for every viewer
             return {"slug": item["slug"], "url": url_path_join(self.prefix, "dashboards", item["slug"])}
         if not reason.strip():
             raise StoreError(f"give a reason to {action}: the submitter reads it in 'My submissions'")
@@ -224,3 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(sys.argv[1:] if argv is None else argv, **site_config())
     asyncio.run(app.start_async())
+    if argv is None:  # run as the service: all is stopped and written; skip the interpreter's teardown of a large
+        logging.shutdown()  # process (seconds on a busy machine, with no Python frame, while the hub waits for it)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -203,6 +203,8 @@ class DashboardHandler(GalleryPageHandler):
             if rendered is not None and self.gallery.dashboards.mode == "rendered":
                 _count(usage, item, kind, "error")  # a version not rendered (yet): the old way, as a fallback
                 rendered.schedule_once(slug)
+                if not user:  # a kernel would let them use the controls, which anonymous_live may not allow
+                    raise web.HTTPError(503, "this dashboard is being prepared: reload the page in a few seconds")
             await self._kernel_per_view(item, user)
         else:
             ticket = self.settings["tickets"].mint(slug, item["version"], kind, user["name"] if user else None)
@@ -212,7 +214,9 @@ class DashboardHandler(GalleryPageHandler):
         _count(usage, item, kind, "view", time.monotonic() - started)
 
     def _header(self, item: dict, user: dict | None) -> str:
-        return dashboard_header(item["title"], self.gallery.prefix)
+        if not user:  # no lab to remix into
+            return dashboard_header(item["title"], self.gallery.prefix)
+        return dashboard_header(item["title"], self.gallery.prefix, slug=item["slug"], version=item["version"])
 
     def _page_headers(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
