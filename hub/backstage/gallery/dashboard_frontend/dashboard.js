@@ -123,8 +123,20 @@ async function connectKernel(config) {
   document.body.dataset.dashboardReady = 'true';
 }
 
+/**
+ * Jupyter widgets' sliders give their handle (role "slider") no accessible name (axe-core: aria-input-field-name,
+ * serious): name it after the widget's description, however the widget was drawn (saved, live, swapped at go-live).
+ */
+function nameSliderHandles() {
+  for (const handle of document.querySelectorAll('.noUi-handle[role="slider"]:not([aria-label])')) {
+    const label = handle.closest('.widget-slider, .jupyter-widgets')?.querySelector('.widget-label');
+    handle.setAttribute('aria-label', label?.textContent.trim() || 'Slider');
+  }
+}
+
 async function main() {
   mark('script');
+  new MutationObserver(nameSliderHandles).observe(document.body, { childList: true, subtree: true });
   const config = pageConfig();
   if (config.kernelId) {
     await connectKernel(config);
