@@ -118,9 +118,10 @@ class PublicPageHandler(BaseHandler):
         context = {**self.context, "services": sorted(self.services)}
         try:
             body = render_text(self.page_name, self.texts_dir, **context)
-        except TextError as e:
+        except TextError as e:  # the site's own mistake: the log names the file and the fix, the page no path
             log.error("%s", e)
-            raise web.HTTPError(500, f"the {PAGES[self.page_name].lower()} page cannot be shown: {e}") from None
+            raise web.HTTPError(500, f"The {PAGES[self.page_name].lower()} page has a mistake in its text: the "
+                                     "lab's log names the file and how to fix it.") from None
         self.finish(await self.render_template("public_page.html", page_title=PAGES[self.page_name], body=body,
                                                page_name=self.page_name))
 
