@@ -79,6 +79,7 @@ class Live:
     """What happened when a viewer went live: in line or not, and the times (seconds)."""
 
     outcome: str = "failed"  # "live", "refused" (401: sign in first), "failed"
+    kernel_id: str | None = None  # the live kernel, once granted (the page's beacon returns it)
     positions: list[int] = field(default_factory=list)  # places in line, as the 202s said
     queue_seconds: float = 0.0  # from the first 202 to the 200
     connect_seconds: float | None = None  # from the first POST to the 200 (in line included)
@@ -101,6 +102,7 @@ class View:
     assets: int = 0
     bytes: int = 0
     live: Live | None = None
+    page: Page | None = field(default=None, repr=False)  # as read, even when its assets or widgets then failed
 
 
 @dataclass
@@ -229,7 +231,7 @@ def read_page(html: str, page_url: str) -> Page:
         except (ValueError, KeyError, TypeError) as e:
             raise PageError(f"broken page: unreadable widget state ({e})") from None
         missing = [m for m in slots if m not in page.state]
-        if missing or not slots:
+        if missing:
             raise PageError(f"broken page: {len(slots)} widget slots, {len(missing)} without a saved state")
         if not isinstance(config.get("live"), dict) or not config["live"].get("ticket"):
             raise PageError("broken page: a rendered page without its live endpoint and ticket")
@@ -252,7 +254,7 @@ async def _open_page(session, url: str, token: str | None, view: View) -> Page:
         if r.status != 200:
             raise PageError(f"the page answered {r.status}")
     view.bytes += len(html)
-    page = read_page(html, str(r.url))
+    page = view.page = read_page(html, str(r.url))
     view.mode, view.assets = page.mode, len(page.assets)
     limit = asyncio.Semaphore(PARALLEL_FETCHES)
 
@@ -349,7 +351,7 @@ def _change(model: dict) -> dict:
 # -- going live ----------------------------------------------------------------------------------------
 
 
-async def go_live(session, page: Page, live: Live, timeout: float) -> tuple[str, aiohttp.ClientWebSocketResponse]:
+async def go_live(session, page: Page, live: Live) -> tuple[str, aiohttp.ClientWebSocketResponse]:
     """Ask for a live kernel as the page does, in line while it says 202; move a control; wait for the output.
 
     Fills ``live``; returns the kernel id and its open websocket (the caller closes the page).
@@ -379,7 +381,8 @@ async def go_live(session, page: Page, live: Live, timeout: float) -> tuple[str,
         raise PageError(f"the live endpoint answered {status}: {str(answer)[:200]}")
     live.connect_seconds = time.monotonic() - started
     live.queue_seconds = time.monotonic() - first_queued if first_queued else 0.0
-    kernel_id, views = answer["kernelId"], answer["views"]
+    live.kernel_id = kernel_id = answer["kernelId"]
+    views = answer["views"]
     ws = await _kernel_socket(session, page, kernel_id)
     try:
         states = await widget_states(ws)
@@ -433,6 +436,8 @@ async def _visit(url: str, token: str | None, viewer: Viewer, page_timeout: floa
         except (PageError, aiohttp.ClientError, OSError, ValueError) as e:
             view.failure = str(e) or type(e).__name__
         view.seconds = time.monotonic() - started
+        if page is None and view.page is not None and view.page.mode == "kernel_per_view":
+            await _leave(session, view.page, view.page.config["kernelId"], view)  # its kernel was taken all the same
         if page is None:
             return view
         kernel_id = page.config.get("kernelId")
@@ -441,23 +446,29 @@ async def _visit(url: str, token: str | None, viewer: Viewer, page_timeout: floa
             view.live = Live()
             try:
                 async with asyncio.timeout(live_timeout):
-                    kernel_id, ws = await go_live(session, page, view.live, live_timeout)
+                    kernel_id, ws = await go_live(session, page, view.live)
                 await asyncio.sleep(hold)  # plays with the live controls a little, then leaves
             except TimeoutError:
                 view.live.failure = f"time-out: not live after {live_timeout:.0f} s"
             except (PageError, aiohttp.ClientError, OSError, ValueError, KeyError) as e:
                 view.live.failure = str(e) or type(e).__name__
+            kernel_id = view.live.kernel_id  # granted even if the widgets then failed: the page still closes
         elif kernel_id:
             await asyncio.sleep(viewer.read)  # reads the page, its kernel held, then closes it
         try:
             if kernel_id:
-                await _close_page(session, page, kernel_id)
-        except (aiohttp.ClientError, OSError) as e:
-            view.failure = view.failure or f"closing the page failed: {e}"
+                await _leave(session, page, kernel_id, view)
         finally:
             if ws is not None:
                 await ws.close()
     return view
+
+
+async def _leave(session, page: Page, kernel_id: str, view: View) -> None:
+    try:
+        await _close_page(session, page, kernel_id)
+    except (aiohttp.ClientError, OSError) as e:
+        view.failure = view.failure or f"closing the page failed: {e}"
 
 
 async def _run(url, tokens, viewers, page_timeout, live_timeout, hold, progress) -> list[View]:
