@@ -48,15 +48,16 @@ class Dashboards(LoggingConfigurable):
     live_per_dashboard = Int(
         4,
         help="""Live kernels one dashboard may have at once; later viewers wait in line with the page shown.
-        Measured on the 2-core, 24 GB lab machine (nice 10, load average ~20 from other labs): a live kernel of the
-        map dashboard (notebooks/06-build-a-dashboard.ipynb) holds 280-296 MB RSS (181-197 MB its own) and takes
-        13 % of a core while its picker changes once a second; a slider dashboard's, 53 MB and 0.6 % at two changes
-        a second. Four of the map's: ~1.2 GB and half a core, so one crowd cannot take every place.
+        Measured on the 2-core, 24 GB lab machine (benchmarks/live_kernel_cost.py; nice 10, load average 14-20
+        from other labs; two runs): a live kernel of the map dashboard (notebooks/06-build-a-dashboard.ipynb) holds
+        280-331 MB RSS (181-234 MB its own) and takes 10-13 % of a core while its picker changes once a second; a
+        slider dashboard's, 52-53 MB and under 1 % at two changes a second. Four of the map's: ~1.3 GB and half a
+        core, so one crowd cannot take every place.
         Example: --Dashboards.live_per_dashboard=8""",
     ).tag(config=True)
 
     live_total = Int(
-        help="""Live kernels of all dashboards at once (default: 2 per CPU core, 4 on the 2-core lab machine: ~1.2 GB
+        help="""Live kernels of all dashboards at once (default: 2 per CPU core, 4 on the 2-core lab machine: ~1.3 GB
         and half a core for four map dashboards in use, see live_per_dashboard), so participants' labs stay
         responsive. Example: --Dashboards.live_total=16""",
     ).tag(config=True)
