@@ -28,6 +28,14 @@ from test_gallery_browser import WIDGET  # the squares dashboard: a slider, a la
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 IDLE = 45  # seconds: long enough that no test's second viewer could go live by the first one's idleness
+BUTTON = (
+    "import ipywidgets as w\n"
+    "count = w.Label('clicks: 0')\n"
+    "b = w.Button(description='Count')\n"
+    "def clicked(_):\n    count.value = f'clicks: {int(count.value.split()[1]) + 1}'\n"
+    "b.on_click(clicked)\n"
+    "w.HBox([w.VBox([b]), count])"
+)
 CONNECTING = "Connecting the controls…"
 IN_LINE = re.compile(r"You are number 1 in line: the page stays as it is; the controls will follow when a place frees up")
 QUIET = "The controls went quiet to free their place: move one to continue"
@@ -66,13 +74,27 @@ def site(lab):
     url = publish_dashboard(lab, json.loads(nbformat.writes(nb)), lab.token_for("vauthor"), lab.token_for("vreviewer"),
                             title="Squares live", summary="a slider, a label and printed output",
                             approve={"public": True})
+    wait_rendered(lab, url)
+    return {"people": people, "url": url, "title": "Squares live"}
+
+
+@pytest.fixture(scope="module")
+def button_dashboard(lab, site):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(BUTTON)]
+    url = publish_dashboard(lab, json.loads(nbformat.writes(nb)), lab.token_for("vauthor"), lab.token_for("vreviewer"),
+                            title="Click counter", summary="a button and a label")
+    wait_rendered(lab, url)
+    return {**site, "url": url, "title": "Click counter"}
+
+
+def wait_rendered(lab, url):
+    """The gallery renders a new version in the background, once: wait for its stored page."""
     slug = url.rstrip("/").rsplit("/", 1)[1]
-    # the gallery renders the new version in the background, once: wait for its stored page
     deadline = time.monotonic() + 300
     while not list((lab.state_dir / "gallery" / "rendered").glob(f"{slug}-v*.html")):
         assert time.monotonic() < deadline, "the dashboard was not rendered within 300 s: see the gallery's log"
         time.sleep(1)
-    return {"people": people, "url": url, "title": "Squares live"}
 
 
 def open_dashboard(lab, site, page, person):
@@ -201,3 +223,14 @@ def test_an_anonymous_viewer_is_asked_to_sign_in_by_the_controls_and_goes_live_o
     expect(page.get_by_text("squared: 16")).to_be_visible(timeout=60_000)
     page.close(run_before_unload=True)
 
+
+def test_a_button_click_takes_the_page_live_and_reaches_the_kernel(lab, button_dashboard, new_context):
+    page = new_context().new_page()
+    open_dashboard(lab, button_dashboard, page, "vada")
+    expect(page.get_by_text("clicks: 0")).to_be_visible()
+    page.get_by_role("button", name="Count").click()  # a custom message, not a change of state
+    expect(page.get_by_text("clicks: 1")).to_be_visible(timeout=60_000)
+    expect(page.locator("body")).to_have_attribute("data-dashboard-live", "true")
+    page.get_by_role("button", name="Count").click()  # the live button (in a box in a box) took its place
+    expect(page.get_by_text("clicks: 2")).to_be_visible(timeout=30_000)
+    page.close(run_before_unload=True)
