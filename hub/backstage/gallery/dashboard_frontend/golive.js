@@ -140,12 +140,13 @@ function focusedIn(slots) {
 function swapViews(slots, liveSlots, manager) {
   const { scrollX, scrollY } = window;
   const focus = focusedIn(slots);
+  const heights = slots.map((slot) => slot.el.getBoundingClientRect().height); // read all before any change
   const swapped = slots.map((slot, i) => {
     const live = liveSlots[i];
     if (!live) {
       return slot;
     }
-    slot.el.style.minHeight = `${slot.el.getBoundingClientRect().height}px`;
+    slot.el.style.minHeight = `${heights[i]}px`;
     if (!slot.view) {
       slot.el.textContent = '';
     }
