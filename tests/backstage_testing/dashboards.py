@@ -34,7 +34,7 @@ from backstage_testing.journeys import wait_checked
 from backstage_testing.lab import delete_unix_users, running_lab
 
 __all__ = ["GalleryWatch", "dashboards_voila", "gallery_lab", "gallery_process", "publish_dashboard",
-           "settled_kernel_ids", "voila_kernel_ids"]
+           "settled_kernel_ids", "voila_kernel_ids", "wait_rendered"]
 
 _KERNEL_FILE_RE = re.compile(r"kernel-([0-9a-f-]{36})\.json")
 #: the dashboards' Voilà preheats kernels; a check's one-off Voilà does not
@@ -79,6 +79,17 @@ def publish_dashboard(lab, notebook: Path | dict, author_token: str, reviewer_to
                       headers={"Authorization": f"token {reviewer_token}"})
     assert r.status_code == 200, f"the approval was refused ({r.status_code}): {r.text[:500]}"
     return urljoin(gallery, r.json()["url"])
+
+
+def wait_rendered(lab, slug: str, version: int = 1, timeout: float = 300) -> Path:
+    """Wait until the gallery has rendered version *version* of dashboard *slug* once (interface 14, part 1:
+    ``<state>/gallery/rendered/<slug>-v<version>.html``), so views are served that page; return its path."""
+    page = lab.state_dir / "gallery" / "rendered" / f"{slug}-v{version}.html"
+    deadline = time.monotonic() + timeout
+    while not page.exists() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert page.exists(), f"{page} was not rendered within {timeout} s:\n{lab.log_text()[-3000:]}"
+    return page
 
 
 def _cmdline(proc: psutil.Process) -> list[str]:

@@ -74,7 +74,8 @@ def test_start_a_prototype_then_its_dashboard_is_listed_on_the_idea(lab, new_con
     assert r.status_code == 200, r.text
     deadline = time.monotonic() + 60  # the commons caches the gallery's list for a few seconds
     while time.monotonic() < deadline:
-        ideas = requests.get(commons + f"api/challenges/{cid}", timeout=30).json()["ideas"]
+        # as the author: a dashboard not marked public is listed to signed-in people only
+        ideas = requests.get(commons + f"api/challenges/{cid}", headers=auth(author_token), timeout=30).json()["ideas"]
         if ideas[0]["prototypes"]:
             break
         time.sleep(2)

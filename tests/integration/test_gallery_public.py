@@ -9,10 +9,12 @@ the submission page says who did it and when, and the anonymous browser no longe
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import requests
 from backstage_testing import contexts
+from backstage_testing.dashboards import wait_rendered
 from backstage_testing.journeys import (
     dashboard_notebook,
     nav,
@@ -23,7 +25,7 @@ from backstage_testing.journeys import (
     wait_checked,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(900)]
 
 ANYONE = "Anyone, including people who are not signed in"
 SIGNED_IN = "Signed-in people only"
@@ -75,6 +77,8 @@ def test_a_public_dashboard_opens_for_anyone_and_a_reviewer_can_close_it_again(l
     approve_on_page(page, titles["open"], ANYONE)
     assert who_can_see(page).startswith(ANYONE) and f"set by {reviewer['name']}" in who_can_see(page)
     open_submission = page.url
+    open_slug = page.get_by_role("link", name="Open the dashboard").get_attribute("href").rstrip("/").rsplit("/", 1)[1]
+    wait_rendered(lab, open_slug)  # rendered once, in the background: what every viewer is served
 
     # someone who is not signed in: the gallery lists the public one only, and says sign in to see more
     anonymous = contexts.person_page(chromium)
@@ -131,7 +135,8 @@ def test_the_api_lists_public_dashboards_to_anyone_and_refuses_a_bad_public_flag
     team = checked["people"]
     gallery = lab.service_url("gallery")
     as_author = {"Authorization": f"token {team['author']['token']}"}
-    extra = submit_by_api(lab, team["author"]["token"], f"Flag {team['author']['name'][-4:]}", dashboard_notebook())
+    extra_title = f"Flag {team['author']['name'][-4:]}"
+    extra = submit_by_api(lab, team["author"]["token"], extra_title, dashboard_notebook())
     assert wait_checked(lab, team["author"]["token"], extra)["status"] == "awaiting-review"
     # a bad flag is refused with the reason, and changes nothing
     r = requests.post(f"{gallery}api/submissions/{extra}/approve", json={"public": "yes"},
@@ -152,6 +157,16 @@ def test_the_api_lists_public_dashboards_to_anyone_and_refuses_a_bad_public_flag
     signed_in = requests.get(f"{gallery}api/dashboards", headers=as_author, timeout=30).json()["dashboards"]
     assert {d["title"] for d in signed_in} >= set(checked["titles"].values())
     assert {d["slug"]: d["public"] for d in signed_in}[slug] is True
+    # its card's thumbnail too; a signed-in-only dashboard's thumbnail asks to sign in, and says nothing else
+    r = requests.get(f"{gallery}submissions/{extra}/thumbnail.png", timeout=30, allow_redirects=False)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png", r.status_code
+    r = requests.get(f"{gallery}submissions/{checked['ids']['closed']}/thumbnail.png", timeout=30, allow_redirects=False)
+    assert r.status_code == 302 and "oauth2/authorize" in r.headers["Location"], r.status_code
+    # the commons reads this list with its own token: to anonymous visitors it names the public ones only
+    commons, deadline = lab.service_url("commons"), time.monotonic() + 90  # it caches the list for a few seconds
+    while extra_title not in (home := requests.get(commons, timeout=30).text) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert extra_title in home and checked["titles"]["closed"] not in home
     # a token the gallery refuses still hears why (contract 4 unchanged)
     r = requests.get(f"{gallery}api/dashboards", headers={"Authorization": "token not-a-token"}, timeout=30)
     assert r.status_code == 403

@@ -112,7 +112,7 @@ class ChallengeAPI(ChallengeAPIBase):
     async def get(self, challenge_id):
         challenge = store.get_challenge(self.db, int(challenge_id))
         ideas = store.list_ideas(self.db, challenge["id"])
-        self.write_json(challenge_view(self.commons, challenge, ideas, await lineage.dashboards(self.commons)))
+        self.write_json(challenge_view(self.commons, challenge, ideas, await lineage.dashboards_for(self.commons, self.current_user)))
 
 
 class ChallengeStatusAPI(ChallengeAPIBase):
@@ -137,7 +137,7 @@ class IdeasAPI(ChallengeAPIBase):
 
 class IdeaAPI(ChallengeAPIBase):
     async def get(self, idea_id):
-        self.write_json(idea_view(self.idea(idea_id), await lineage.dashboards(self.commons)))
+        self.write_json(idea_view(self.idea(idea_id), await lineage.dashboards_for(self.commons, self.current_user)))
 
 
 class VoteAPI(ChallengeAPIBase):

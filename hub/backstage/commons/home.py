@@ -17,7 +17,7 @@ class HomePage(CommonsPageHandler):
 
         self.render_page("home.html", challenges=store.list_challenges(self.db, open_only=True),
                          ideas=store.recent_ideas(self.db, limit=5),
-                         dashboards=(await lineage.dashboards(self.commons))[:5])
+                         dashboards=(await lineage.dashboards_for(self.commons, self.current_user))[:5])
 
 
 class SignInPage(CommonsPageHandler):

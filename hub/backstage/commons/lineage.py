@@ -1,7 +1,8 @@
 """Lineage: the gallery's published dashboards, and which idea each one answers.
 
 The gallery lists them at ``GET /services/gallery/api/dashboards`` (JSON: slug, title, url, idea, datasets,
-author, published_at), read with the commons' own service token. A gallery that is down, slow, or does not
+author, published_at, public), read with the commons' own service token; people who are not signed in are shown
+the public ones only (:func:`dashboards_for`). A gallery that is down, slow, or does not
 have that endpoint yet gives no dashboards (logged), never an error page.
 """
 
@@ -41,6 +42,13 @@ async def dashboards(commons) -> list[dict]:
     items.sort(key=lambda d: str(d.get("published_at") or ""), reverse=True)
     _cache[url] = (time.monotonic(), items)
     return items
+
+
+async def dashboards_for(commons, viewer: dict | None) -> list[dict]:
+    """The dashboards a *viewer* may be shown: all of them to a signed-in person; to anyone else, the public
+    ones only (as the gallery itself lists them: a dashboard that is not public stays unnamed to them)."""
+    items = await dashboards(commons)
+    return items if viewer else [d for d in items if d.get("public") is True]
 
 
 def prototypes_for(items: list[dict], idea_id: int) -> list[dict]:

@@ -53,7 +53,7 @@ class ChallengePage(Page):
         challenge = store.get_challenge(self.db, int(challenge_id))
         ideas = store.list_ideas(self.db, challenge["id"])
         user = self.current_user
-        dashboards = await lineage.dashboards(self.commons)
+        dashboards = await lineage.dashboards_for(self.commons, self.current_user)
         for idea in ideas:
             idea["prototypes"] = lineage.prototypes_for(dashboards, idea["id"])
         self.render_page(
@@ -84,7 +84,7 @@ class IdeaPage(Page):
         user = self.current_user
         self.render_page(
             "idea.html", status=status, idea=idea, challenge=challenge, error=error,
-            prototypes=lineage.prototypes_for(await lineage.dashboards(self.commons), idea["id"]),
+            prototypes=lineage.prototypes_for(await lineage.dashboards_for(self.commons, self.current_user), idea["id"]),
             voted=bool(user) and idea["id"] in store.my_votes(self.db, challenge["id"], user["name"]),
             votes_left=store.votes_left(self.db, challenge, user["name"]) if user else None,
             may_respond=may_respond(self, challenge), statuses=store.IDEA_STATUSES,
