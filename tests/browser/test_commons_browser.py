@@ -76,8 +76,9 @@ def test_challenge_idea_vote_and_official_responses_through_the_pages(lab, peopl
     assert anonymous.locator("strong", has_text="most deprived").is_visible()
     assert anonymous.get_by_text("to propose an idea and vote").is_visible()
     no_serious_violations(anonymous)
-    anonymous.get_by_role("link", name="House rules").click()
+    anonymous.get_by_role("link", name="House rules").click()  # the hub's page, in the same layout
     no_serious_violations(anonymous)
+    anonymous.get_by_role("navigation", name="Menu").get_by_role("link", name="Commons").click()
     anonymous.get_by_role("link", name="Challenges", exact=True).click()
     assert anonymous.get_by_role("link", name="Safer routes to school").is_visible()
     no_serious_violations(anonymous)
