@@ -14,6 +14,7 @@ The commons' house-rules page sends people to the hub's, so one text serves both
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import re
 from pathlib import Path
@@ -23,7 +24,7 @@ import mistune
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from jupyterhub.handlers import BaseHandler
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from tornado import web
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,10 @@ _GOVUK = {
     "<h1>": '<h1 class="govuk-heading-xl">', "<h2>": '<h2 class="govuk-heading-l">',
     "<h3>": '<h3 class="govuk-heading-m">', "<h4>": '<h4 class="govuk-heading-s">',
     "<p>": '<p class="govuk-body">', "<ul>": '<ul class="govuk-list govuk-list--bullet">',
-    "<ol>": '<ol class="govuk-list govuk-list--number">', "<table>": '<table class="govuk-table">',
+    "<ol>": '<ol class="govuk-list govuk-list--number">', "<table>": '<table class="govuk-table bk-stack-table">',
     "<thead>": '<thead class="govuk-table__head">', "<tbody>": '<tbody class="govuk-table__body">',
     "<tr>": '<tr class="govuk-table__row">', "<th>": '<th scope="col" class="govuk-table__header">',
-    "<td>": '<td class="govuk-table__cell">', "<hr>": '<hr class="govuk-section-break govuk-section-break--l '
+    "<td>": '<td class="govuk-table__cell">', "<td data-label=": '<td class="govuk-table__cell" data-label=', "<hr>": '<hr class="govuk-section-break govuk-section-break--l '
     'govuk-section-break--visible">', "<blockquote>": '<div class="govuk-inset-text">',
     "</blockquote>": "</div>", "<a href=": '<a class="govuk-link" href=',
 }
@@ -78,10 +79,24 @@ def _jinja() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)  # noqa: S701
 
 
+def _label_cells(table: re.Match) -> str:
+    """Each ``<td>`` of a table gets its column's heading as ``data-label``: on phones the rows stack (web.css)."""
+    source = table.group(0)
+    labels = [escape(html.unescape(bleach.clean(h, tags=set(), strip=True)).strip())
+              for h in re.findall(r"<th>(.*?)</th>", source, flags=re.S)]
+
+    def row(tr: re.Match) -> str:
+        cells = iter(labels)
+        return re.sub(r"<td>", lambda _: f'<td data-label="{next(cells, "")}">', tr.group(0))
+
+    return re.sub(r"<tr>.*?</tr>", row, source, flags=re.S)
+
+
 def markdown_html(text: str) -> Markup:
     """HTML for Markdown ``text`` with GOV.UK Frontend's classes; raw HTML escaped, unsafe links dropped."""
     clean = bleach.clean(_md(text), tags=_TAGS, attributes={"a": ["href"]}, protocols=_PROTOCOLS, strip=True)
-    return Markup(_GOVUK_RE.sub(lambda m: _GOVUK[m.group(0)], clean))  # noqa: S704 (cleaned above; fixed classes)
+    clean = re.sub(r"<table>.*?</table>", _label_cells, clean, flags=re.S)
+    return Markup(_GOVUK_RE.sub(lambda m: _GOVUK[m.group(0)], clean))  # noqa: S704 (cleaned above; fixed markup)
 
 
 def render_text(name: str, texts_dir: str | None = None, **context) -> Markup:

@@ -10,6 +10,7 @@ from backstage.public_pages import (
     PAGES,
     PublicPageHandler,
     TextError,
+    markdown_html,
     public_handlers,
     render_text,
     text_path,
@@ -49,6 +50,13 @@ def test_raw_html_and_unsafe_links_in_a_text_or_a_setting_are_not_markup(tmp_pat
     (tmp_path / "house-rules.md").write_text(f"# House rules\n\n{hostile}\n")
     assert absent not in render_text("house-rules", str(tmp_path), **context())
     assert absent not in render_text("privacy", None, **context(controller=hostile))
+
+
+def test_tables_stack_on_phones_with_each_cell_labelled_by_its_column():
+    html = markdown_html('| Name | What it is <b>"for"</b> |\n|---|---|\n| `a` | b |\n| c | d |\n')
+    assert '<table class="govuk-table bk-stack-table">' in html
+    assert html.count('data-label="Name"') == 2
+    assert html.count('data-label="What it is &lt;b&gt;&#34;for&#34;&lt;/b&gt;"') == 2  # escaped, once
 
 
 def test_a_text_cannot_reach_python_through_its_placeholders(tmp_path):
