@@ -421,8 +421,10 @@ async def _visit(url: str, token: str | None, viewer: Viewer, page_timeout: floa
                  hold: float) -> View:
     view = View(viewer)
     # a browser's few connections per host, kept alive; no cookies (the page's origin is opaque). IPv4: the
-    # lab's proxy listens on 127.0.0.1, and *.localhost also resolves to ::1 first.
-    connector = aiohttp.TCPConnector(limit_per_host=PARALLEL_FETCHES, family=socket.AF_INET)
+    # lab's proxy listens on 127.0.0.1, and *.localhost also resolves to ::1 first. An idle connection is dropped
+    # after 3 s, before the proxy's (Node's 5 s keep-alive) ends it: a request sent on a connection the server
+    # is closing is reset (seen: 2 of 30 live viewers' polls), which a browser retries and aiohttp does not.
+    connector = aiohttp.TCPConnector(limit_per_host=PARALLEL_FETCHES, family=socket.AF_INET, keepalive_timeout=3)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=page_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                      cookie_jar=aiohttp.DummyCookieJar()) as session:
