@@ -44,7 +44,8 @@ def test_an_official_opens_a_dashboard_with_a_header_and_a_way_back_and_its_widg
     slider.focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    page.get_by_text("squared: 25").wait_for(timeout=30_000)
+    # a rendered page (the default) goes live on this first move: a kernel, its websocket, the views swapped
+    page.get_by_text("squared: 25").wait_for(timeout=60_000)
 
     page.get_by_role("link", name="Back to the gallery").click()
     page.get_by_role("heading", name="Dashboards made with UK open data").wait_for()
