@@ -10,7 +10,8 @@ Memory: ``Spawner.mem_limit`` is enforced with ``RLIMIT_AS`` on the server proce
 on each kernel separately (a per-process cap on address space, not a total per person).
 
 With ``warm_servers`` set, a start hands the person a server started ahead of time (its imports
-done) when one waits (backstage/warmpool.py), and starts a new process otherwise.
+done) when one waits (backstage/warmpool.py), without waiting in the start queue, and starts a new
+process otherwise.
 """
 
 from __future__ import annotations
@@ -226,6 +227,7 @@ class BackstageSpawner(LocalProcessSpawner):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._warm_proc = None  # a warm server reserved for this start, until handed over
         if self.warm_servers:
             self.warm_pool.fill_soon()  # the hub's first spawner fills the pool (later calls change nothing)
 
@@ -240,6 +242,10 @@ class BackstageSpawner(LocalProcessSpawner):
     async def run_pre_spawn_hook(self):
         # JupyterHub 6.1.1 (User.spawn) awaits this before it calls start() under
         # asyncio.wait_for(start_timeout): the wait for a place is not counted against that limit.
+        if self.warm_servers and list(self.cmd) == SINGLEUSER_COMMAND and not self.shell_cmd:
+            self._warm_proc = self.warm_pool.reserve()
+            if self._warm_proc is not None:  # ~0.1 s of CPU to hand over: no need to wait for a place
+                return await maybe_future(super().run_pre_spawn_hook())
         queue = self.start_queue
         place = queue.place(self) or queue.holds(self)
         if not place:
@@ -265,7 +271,8 @@ class BackstageSpawner(LocalProcessSpawner):
         queue = self.start_queue
         loop = asyncio.get_running_loop()
         joined_by = loop.time() + 10  # the hub may still be preparing the start (tokens, OAuth client)
-        while not (queue.holds(self) or queue.place(self)) and self._spawn_pending and loop.time() < joined_by:
+        while (not (queue.holds(self) or queue.place(self) or self._warm_proc) and self._spawn_pending
+               and loop.time() < joined_by):
             await queue.changed(queue.version, timeout=1)
         told = None
         while (place := queue.place(self)) is not None:
@@ -278,6 +285,7 @@ class BackstageSpawner(LocalProcessSpawner):
 
     async def stop(self, now=False):
         self.start_queue.leave(self)  # stopped while waiting or starting: the place goes to the next in line
+        self._drop_warm_reservation()
         return await super().stop(now=now)
 
     async def start(self):
@@ -285,6 +293,7 @@ class BackstageSpawner(LocalProcessSpawner):
             return await self._start()
         except BaseException:
             self.start_queue.leave(self)  # a failed start frees its place at once
+            self._drop_warm_reservation()
             raise
         finally:
             if getattr(self, "_leave_queue_after_start", False):
@@ -296,23 +305,34 @@ class BackstageSpawner(LocalProcessSpawner):
         if self.lab_config_dir:
             write_lab_config(self.lab_config_dir, self.lab_links())
         self.notebook_dir = str(self.home)
-        if self.warm_servers and list(self.cmd) == SINGLEUSER_COMMAND and not self.shell_cmd:
+        if self._warm_proc is not None:
             started = self._start_warm()
             if started is not None:
                 return started
+            self.log.warning("The warm server reserved for %s was gone: starting a new one", self._log_name)
         return await super().start()
 
     def _start_warm(self):
-        """Hand a warm server to this person (what LocalProcessSpawner.start does, without a new process)."""
+        """Hand the reserved warm server to this person (what LocalProcessSpawner.start does, without a new process)."""
+        proc, self._warm_proc = self._warm_proc, None
         if self.port == 0:
             self.port = random_port()
         assignment = {"unix_name": self.unix_name if self.isolate_users else None, "home": str(self.home),
                       "mem_limit": self.mem_limit or None, "env": self.get_env(),
                       "argv": ["backstage-singleuser", *self.get_args()]}
-        proc = self.warm_pool.take(assignment)
-        if proc is None:
+        if not self.warm_pool.hand_over(proc, assignment):
             return None
         self.log.info("Handed warm server %d to %s (%d still waiting)", proc.pid, self._log_name,
                       self.warm_pool.waiting)
         self.proc, self.pid = proc, proc.pid
+        queue = self.start_queue
+        if not queue.starting and not queue.waiting:
+            self.warm_pool.refill_later()
         return (self.ip or "127.0.0.1", self.port)
+
+    def _drop_warm_reservation(self) -> None:
+        """A start stopped before its warm server was handed over: end that server (it has been nobody's)."""
+        proc, self._warm_proc = self._warm_proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()

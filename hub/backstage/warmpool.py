@@ -3,7 +3,8 @@
 A warm server has done a start's imports (~0.8 s of the ~1 s of CPU a server spends before its
 first answer, measured by ``benchmarks/hub_load.py``) and waits, as root, for one line on its
 standard input saying whose server it becomes. Handing it over costs ~0.1 s of CPU, so a room that
-signs in at once finds servers ready for the price of a request. The pool is the hub's: one per hub
+signs in at once finds servers ready for the price of a request: a start that gets a warm server
+skips the start queue (backstage/startqueue.py bounds the CPU-heavy cold starts). The pool is the hub's: one per hub
 process, sized by ``BackstageSpawner.warm_servers`` (0, the default: none), filled when the hub makes
 its first spawner and refilled once no server has started for ``refill_after`` seconds, so that
 warming never competes with people's starts.
@@ -101,26 +102,36 @@ class WarmPool:
             log.info("Warm pool: started %d servers ahead of time (%d waiting)", started, len(self._waiting))
         return started
 
-    def take(self, assignment: dict) -> subprocess.Popen | None:
-        """Hand the oldest warm server to a person (``assignment``: see backstage.singleuser.warm); None: none left.
+    def reserve(self) -> subprocess.Popen | None:
+        """The oldest warm server still alive, out of the pool (for :meth:`hand_over`); None: none left."""
+        self.cancel_refill()
+        while self._waiting:
+            proc = self._waiting.pop(0)
+            if proc.poll() is None:
+                return proc
+        return None
+
+    @staticmethod
+    def hand_over(proc: subprocess.Popen, assignment: dict) -> bool:
+        """Tell a reserved warm server whose it is (see backstage.singleuser.warm); False if it is gone.
 
         The line is written to the server's pipe (a few KB: it never blocks), which is then closed.
         """
-        self.cancel_refill()
-        line = (json.dumps(assignment) + "\n").encode()
-        while self._waiting:
-            proc = self._waiting.pop(0)
-            if proc.poll() is not None:
-                continue
-            try:
-                proc.stdin.write(line)
-                proc.stdin.close()
-            except (BrokenPipeError, OSError) as e:
-                log.warning("Warm pool: server %d could not be handed over (%s); trying the next", proc.pid, e)
-                proc.kill()
-                proc.wait()
-                continue
-            return proc
+        try:
+            proc.stdin.write((json.dumps(assignment) + "\n").encode())
+            proc.stdin.close()
+            return True
+        except (BrokenPipeError, OSError) as e:
+            log.warning("Warm pool: server %d could not be handed over (%s)", proc.pid, e)
+            proc.kill()
+            proc.wait()
+            return False
+
+    def take(self, assignment: dict) -> subprocess.Popen | None:
+        """Reserve and hand over the oldest warm server that takes it; None: none left."""
+        while (proc := self.reserve()) is not None:
+            if self.hand_over(proc, assignment):
+                return proc
         return None
 
     def refill_later(self) -> None:

@@ -28,12 +28,12 @@ def warm_lab():
     state = Path(tempfile.mkdtemp(prefix="backstage-warm-"))  # people traverse it to their homes (not pytest's 0700)
     prefix = f"w{secrets.token_hex(2)}-"
     try:
-        with running_lab(state, user_prefix=prefix, idle_timeout=0, gallery=False,
-                         env={"BACKSTAGE_WARM_SERVERS": "1"}) as lab:
+        with running_lab(state, user_prefix=prefix, idle_timeout=0, gallery=False, start_limit=1,
+                         env={"BACKSTAGE_WARM_SERVERS": "3"}) as lab:
             admin = lab.login("admin", lab.admin_password)
             admin.get(f"{lab.url}/hub/home", timeout=60).raise_for_status()  # the hub's first spawner fills the pool
             hub, _ = find_hub_and_proxy(lab.process.pid)
-            wait_for_warm_servers(hub, 1, timeout=300)
+            wait_for_warm_servers(hub, 3, timeout=300)
             yield lab
     finally:
         delete_unix_users(prefix)
@@ -54,7 +54,7 @@ def test_a_warm_server_is_handed_to_the_person_and_is_theirs(warm_lab):
     lab = warm_lab
     session = lab.create_user("warmada", groups=("participants",))
     server = lab.spawn(session)
-    assert "Handed warm server" in lab.log_text()  # not a new process: one started ahead of time
+    assert "Handed warm server" in lab.log_text() and "to warmada" in lab.log_text()  # not a new process
     unix_name = f"{lab.settings['user_prefix']}warmada"
     account = pwd.getpwnam(unix_name)
     home = lab.state_dir / "homes" / unix_name
@@ -83,3 +83,19 @@ def test_a_warm_server_is_handed_to_the_person_and_is_theirs(warm_lab):
     assert (home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
             / "themes.jupyterlab-settings").is_file()
     assert (home / ".local" / "share" / "jupyter" / "file_id_manager.db").is_file()  # collaboration's file ids
+
+
+def test_people_handed_warm_servers_do_not_wait_in_the_start_queue(warm_lab):
+    # the lab starts one server at a time (start_limit 1), but a warm start costs ~0.1 s of CPU: two people who
+    # start at once both get one at once, neither told to wait
+    lab = warm_lab
+    sessions = [lab.create_user(name, groups=("participants",)) for name in ("warmbea", "warmcai")]
+    tokens = [lab.token_for(s.username) for s in sessions]
+    for session, token in zip(sessions, tokens, strict=True):
+        r = lab.api("POST", f"/users/{session.username}/server", token=token)
+        assert r.status_code in (201, 202), r.text
+    for session in sessions:
+        lab.spawn(session)  # already starting: waits until it answers
+    log = lab.log_text()
+    assert "to warmbea" in log and "to warmcai" in log
+    assert "Start queue: warmbea waits" not in log and "Start queue: warmcai waits" not in log
