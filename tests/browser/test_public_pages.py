@@ -10,22 +10,29 @@ violations, and how wide the page is at 320 px. The tests then hold the lab to:
    set, fails), and none of them is non-essential, so no banner is needed;
 2. no serious or critical axe-core violation on any page but JupyterLab's own;
 3. no page but JupyterLab scrolls sideways at 320 px;
-and, in a browser of its own, that a person signs in with the keyboard only.
+and, in a browser of its own, that a person signs in with the keyboard only. On a lab signing in with GOV.UK One
+Login (the real ``oidc-provider`` on loopback), the cookies page lists One Login's state cookie, with its lifetime,
+and the lab sets no cookie it does not list (the provider's own, on its own origin, are not the lab's).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
 
 import pytest
 from backstage.chromium import CHROMIUM, CHROMIUM_ARGS
 from backstage_testing.browser import axe_violations, fill_sign_in_form
 from backstage_testing.journeys import approve_by_api, dashboard_notebook, people, submit_by_api, wait_checked
+from backstage_testing.oidc import oidc_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(1800)]
 
@@ -57,16 +64,19 @@ class Walk:
 class Person:
     """One browser (its own profile, so its own cookies) that records what each page it opens sets."""
 
-    def __init__(self, playwright, tmp_path_factory, walk: Walk, who: str):
+    def __init__(self, playwright, tmp_path_factory, walk: Walk, who: str, lab_port: int | None = None):
         profile = tmp_path_factory.mktemp(f"chromium-{who}")
         self.context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, viewport=WIDE)
         self.context.set_default_timeout(90_000)
         self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
         self.walk, self.who, self.doing = walk, who, "arriving"
+        self.lab_port = lab_port  # when set, only the lab's responses count (not an outside provider's)
         self.context.on("response", self._record)
 
     def _record(self, response):
+        if self.lab_port is not None and urlparse(response.url).port != self.lab_port:
+            return
         try:
             headers = response.headers_array()
         except Exception:  # noqa: BLE001 (a response of a page that has gone: its headers are gone too)
@@ -103,6 +113,8 @@ class Person:
 
     def jar(self) -> None:
         """Cookies a script set (no Set-Cookie header) are in the browser's jar."""
+        if self.lab_port is not None:  # a jar's cookies have no port: the provider's on loopback would count
+            return
         for cookie in self.context.cookies():
             self.walk.cookies.setdefault(cookie["name"], set()).add(f"{self.who}: in the cookie jar")
 
@@ -186,10 +198,7 @@ def walk(lab, playwright, tmp_path_factory) -> Walk:
         anonymous.page.locator(".login_error").wait_for()
         anonymous.look("sign-in refused (waiting for approval)")
         _public_pages(anonymous, lab)
-        anonymous.page.goto(f"{lab.url}/hub/cookies")
-        for row in anonymous.page.locator("main table tbody tr").all():
-            result.listed[row.locator("td").first.locator("code").inner_text().strip()] = \
-                row.locator("td").last.inner_text().strip()
+        result.listed = _listed_cookies(anonymous.page, lab)
     finally:
         anonymous.close()
 
@@ -236,6 +245,13 @@ def _stated_lifetimes(text: str) -> tuple[bool, list[float]]:
     units = {"minute": 60, "hour": 3600, "day": 86400}
     durations = [int(n) * units[unit] for n, unit in re.findall(r"(\d+) (minute|hour|day)s?", text)]
     return "close your browser" in text, durations
+
+
+def _listed_cookies(page, lab) -> dict[str, str]:
+    """The cookies page's names (first column) and their lifetimes (last column)."""
+    page.goto(f"{lab.url}/hub/cookies")
+    return {row.locator("td").first.locator("code").inner_text().strip(): row.locator("td").last.inner_text().strip()
+            for row in page.locator("main table tbody tr").all()}
 
 
 def _pattern(listed: str) -> re.Pattern:
@@ -311,3 +327,49 @@ def test_a_person_signs_in_with_the_keyboard_only(lab, browser):
     gallery = lab.service_url("gallery")
     page.wait_for_url(lambda url: url.startswith(gallery))
     page.get_by_role("heading", name="Dashboards made with UK open data").wait_for()
+
+
+@pytest.fixture(scope="module")
+def one_login_lab():
+    state = Path(tempfile.mkdtemp(prefix="backstage-oidc-cookies-"))
+    state.chmod(0o711)  # run as root, each person's server (its own Unix user) reaches its home below
+    try:
+        with oidc_lab(state / "state", new_people="participant") as (lab, provider):
+            yield lab, provider
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_with_one_login_the_cookies_page_lists_its_state_cookie_and_the_lab_sets_no_other(
+        one_login_lab, playwright, tmp_path_factory):
+    lab, provider = one_login_lab
+    walk = Walk()
+    person = Person(playwright, tmp_path_factory, walk, "one-login", lab_port=lab.port)
+    name = f"grace-hopper-{uuid.uuid4().hex[:6]}"
+    try:
+        person.open("sign-in page (One Login)", f"{lab.url}/hub/login")
+        person.doing = "signing in with One Login"
+        person.page.get_by_role("button", name="Sign in with GOV.UK One Login").click()
+        person.page.wait_for_url(f"{provider.issuer}/interaction/*")
+        person.page.get_by_label("Email address").fill(f"{name.replace('-', '.')}@example.org")
+        person.page.get_by_role("button", name="Continue").click()
+        person.page.wait_for_url(f"{lab.user_url(name)}/lab/**", timeout=180_000)
+        person.look("JupyterLab", checked=False)
+        person.open("commons", lab.service_url("commons"))
+        person.open("share page", lab.service_url("share"))
+        walk.listed = _listed_cookies(person.page, lab)
+        person.sign_out()
+    finally:
+        person.close()
+
+    assert "oauthenticator-state" in walk.listed and "oauthenticator-state" in walk.cookies, (walk.listed, walk.cookies)
+    assert "service-gallery" not in walk.listed  # this lab has no gallery: the page says only what applies
+    patterns = [_pattern(listed) for listed in walk.listed]
+    unlisted = sorted(name for name in walk.cookies if not any(rx.match(name) for rx in patterns))
+    assert not unlisted, f"cookies set by the lab but not on its cookies page: {unlisted}"
+    _, durations = _stated_lifetimes(walk.listed["oauthenticator-state"])
+    assert all(any(abs(kept - d) <= 0.05 * d + 120 for d in durations)
+               for kept in walk.lifetimes["oauthenticator-state"]), walk.lifetimes["oauthenticator-state"]
+    failing = [f"{v.what}: {v.violations}, {v.width_at_320} px" for v in walk.visits
+               if v.what != "JupyterLab" and (v.violations or v.width_at_320 > 320)]
+    assert not failing, failing
