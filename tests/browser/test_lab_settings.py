@@ -110,5 +110,6 @@ def test_jupyterlab_asks_nothing_of_the_internet_and_links_the_gallery(lab, new_
         link = hub.get_by_role("navigation", name="Menu").get_by_role("link", name=name, exact=True)
         link.wait_for()
         href = link.get_attribute("href")
-        assert urlparse(href).path == urlparse(lab.service_url(service)).path, href
+        # on the service's own origin (the gallery's link passes its sign-in page, which then shows its home)
+        assert href.startswith(lab.service_url(service)), href
     assert not hub.get_by_role("link", name="gallery", exact=True).count()
