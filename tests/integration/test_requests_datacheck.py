@@ -77,6 +77,11 @@ def test_a_changed_byte_marks_the_dashboard_tells_its_owner_and_files_one_barrie
     data[50] ^= 0x01
     (broken / FILE).write_bytes(bytes(data))
     commons = lab.service_url("commons")
+    page = Path(lab.state_dir) / "gallery" / "rendered" / f"{dashboard['slug']}-v1.html"
+    deadline = time.monotonic() + 240
+    while not page.exists() and time.monotonic() < deadline:  # rendered once after its approval
+        time.sleep(1)
+    rendered_at = page.stat().st_mtime_ns
 
     first = data_check(lab, broken, tmp_path)
     assert first.returncode == 1, first.stdout + first.stderr
@@ -87,6 +92,11 @@ def test_a_changed_byte_marks_the_dashboard_tells_its_owner_and_files_one_barrie
     [barrier] = lab_requests(lab)
     assert barrier["kind"] == "barrier" and barrier["barrier"] == "broken-link" and barrier["status"] == "open"
     assert mark["request_ids"] == [barrier["id"]]
+    # the alert asks the gallery to render the dashboard's page again: it shows what the notebook does now
+    deadline = time.monotonic() + 120
+    while page.stat().st_mtime_ns == rendered_at and time.monotonic() < deadline:
+        time.sleep(1)
+    assert page.stat().st_mtime_ns != rendered_at
     # the gallery's card says so, with a link to the request (the gallery caches the commons' answer briefly)
     deadline, card = time.monotonic() + 60, ""
     while time.monotonic() < deadline and "Data problem since" not in card:
