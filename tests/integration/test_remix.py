@@ -1,13 +1,17 @@
-"""Remix in my lab on the real lab, over HTTP: the gallery's notebook API, the copy made by the person's own server,
-and the hostile cases (names, versions, XSRF, another person's server, people without a lab, anonymous visitors).
-The journey through the pages in Chromium, nbval and the submission of the copy: tests/browser/test_journey_remix.py.
-"""
+"""Remix in my lab on the real lab: a participant's journey through the pages in Chromium (the copy in their home
+re-runs offline to the same outputs with nbval, and its submission shows what it is based on), then over HTTP the
+gallery's notebook API, the copy made by the person's own server, and the hostile cases (names, versions, XSRF,
+another person's server, people without a lab, anonymous visitors, a forged claim)."""
 
 from __future__ import annotations
 
 import json
 import os
 import pwd
+import re
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -15,7 +19,15 @@ from urllib.parse import quote, urlparse
 import nbformat
 import pytest
 import requests
-from backstage_testing.journeys import approve_by_api, submit_by_api, wait_checked
+from backstage_testing.contexts import chromium, person_page
+from backstage_testing.journeys import (
+    WIDGET,
+    approve_by_api,
+    open_gallery_signed_in,
+    people,
+    submit_by_api,
+    wait_checked,
+)
 
 pytestmark = pytest.mark.integration
 v4 = nbformat.v4
@@ -44,6 +56,106 @@ def dashboard(lab):
     for role in ("remixer", "other"):
         lab.spawn(people[role])
     return {"people": people, "tokens": tokens, "title": title, "slug": slug, "waiting": waiting}
+
+
+PINNED = "import govdata\npopulation = govdata.load('ons-population-mid2021')\nf'{len(population)} areas'"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def map_of_people(lab, shared_datasets):
+    """A published dashboard that loads a pinned dataset and has a widget; its author, reviewer and a participant."""
+    team = people(lab, author="participants", reviewer="reviewers", remixer="participants")
+    title = f"People by area {team['author']['name'][-4:]}"
+    nb = v4.new_notebook(cells=[v4.new_markdown_cell("# People by area"),
+                                v4.new_markdown_cell("Tutorial for me", metadata={"tags": ["author-only"]}),
+                                v4.new_code_cell(PINNED), v4.new_code_cell(WIDGET)])
+    submission = submit_by_api(lab, team["author"]["token"], title, json.loads(nbformat.writes(nb)))
+    assert wait_checked(lab, team["author"]["token"], submission)["status"] == "awaiting-review"
+    slug = approve_by_api(lab, team["reviewer"]["token"], submission)["slug"]
+    lab.spawn(lab.login(team["remixer"]["name"], team["remixer"]["password"]))  # their lab is open, as when building
+    return {"people": team, "title": title, "slug": slug}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as running:
+        yield running
+
+
+def _read_settled(path: Path, timeout: float = 60) -> nbformat.NotebookNode:
+    """The notebook at *path*, read between two saves (JupyterLab's collaboration saves a notebook it opens, and
+    jupyter_server rewrites a file in place: a read can meet it empty)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return nbformat.read(path, as_version=4)
+        except (ValueError, nbformat.reader.NotJSONError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _confirm_and_land(page, title: str, version: int, name: str) -> str:
+    """On the person's own server: confirm the copy, land in JupyterLab on it; return the file's path."""
+    page.get_by_role("heading", name=f"Copy “{title}” v{version} into your lab?").wait_for()
+    page.get_by_role("button", name="Copy into my lab").click()
+    page.wait_for_url(re.compile(rf"/user/{name}/lab/tree/remixes/[a-z0-9-]+\.ipynb$"), timeout=120_000)
+    page.locator(".jp-MarkdownOutput", has_text="Based on").first.wait_for(timeout=120_000)
+    return "remixes/" + page.url.rsplit("/remixes/", 1)[1]
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(900)  # a dashboard checked and published, a lab, JupyterLab twice, nbval, a second check
+def test_a_participant_remixes_a_dashboard_into_their_lab_reruns_it_offline_and_submits_it(
+        lab, map_of_people, browser, shared_datasets, tmp_path):
+    person, title, slug = map_of_people["people"]["remixer"], map_of_people["title"], map_of_people["slug"]
+    page = person_page(browser)
+    open_gallery_signed_in(page, lab, person)
+    page.get_by_role("link", name=title, exact=True).click()
+    page.locator("header.backstage-header").get_by_role("link", name="Remix in my lab").click()
+    first = _confirm_and_land(page, title, 1, person["name"])
+    assert first == f"remixes/{slug}-v1.ipynb"
+
+    home = _home(lab, person["name"])
+    copy = home / first
+    assert copy.stat().st_uid == pwd.getpwnam(home.name).pw_uid
+    nb = _read_settled(copy)
+    based_on = nb.metadata["backstage"]["based_on"]
+    assert (based_on["slug"], based_on["version"], based_on["title"]) == (slug, 1, title)
+    assert based_on["datasets"] == ["ons-population-mid2021"] and "Tutorial for me" not in copy.read_text()
+    assert nb.cells[2].outputs[0]["data"]["text/plain"] == "'420 areas'"  # the gallery's run, offline
+
+    # the copy re-runs offline (the shared mirror) to the outputs it came with: strict nbval, ids sanitised
+    (tmp_path / "run").mkdir()
+    nbformat.write(nb, tmp_path / "run" / "copy.ipynb")
+    env = {**os.environ, "GOVDATA_MIRROR": str(shared_datasets), "GOVDATA_CACHE": str(tmp_path / "cache")}
+    nbval = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+                            "--sanitize-with", str(REPO / "tests/nbval_sanitize.cfg"), "copy.ipynb"],
+                           cwd=tmp_path / "run", env=env, capture_output=True, text=True, timeout=600)
+    assert nbval.returncode == 0 and nbval.stdout.strip().splitlines()[-1].startswith("2 passed"), nbval.stdout[-4000:]
+
+    # submitted from the gallery's Submit page, it shows what it is based on
+    gallery = lab.service_url("gallery")
+    page.goto(gallery)
+    page.get_by_role("link", name="Submit a notebook").first.click()
+    page.get_by_label("Notebook on your server").select_option(first)
+    page.get_by_label("Title").fill(f"My {title}")
+    page.get_by_label("Summary").fill("The same, by region")
+    page.get_by_role("button", name="Submit for review").click()
+    page.get_by_role("heading", name=f"My {title}").wait_for()
+    submission_url = page.url
+    based = page.get_by_role("link", name=f"{title} v1")
+    assert based.get_attribute("href").endswith(f"dashboards/{slug}")
+
+    # the original counts one remix; a second remix, from its card, is a second file
+    page.goto(gallery)
+    card = page.locator(".gallery-card", has=page.get_by_role("link", name=title, exact=True))
+    assert "Remixed by 1 person" in card.inner_text()
+    card.get_by_role("link", name=re.compile(rf"^Remix in my lab ?: {re.escape(title)}$")).click()
+    assert _confirm_and_land(page, title, 1, person["name"]) == f"remixes/{slug}-v1-2.ipynb"
+    submitted = re.search(r"submissions/([0-9a-f]{32})", submission_url).group(1)
+    assert wait_checked(lab, person["token"], submitted)["status"] == "awaiting-review"  # it runs as the original did
 
 
 def _api(lab, token, path):

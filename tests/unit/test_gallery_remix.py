@@ -52,6 +52,7 @@ def test_the_copy_is_the_snapshot_with_the_gallerys_outputs_a_note_and_metadata_
     assert nb.cells[2].outputs[0]["data"]["text/plain"] == "420"
     assert nb.metadata["backstage"]["based_on"] == {"slug": "squares", "version": 3, "title": "Squares", "url": URL,
                                                    "author": "ann", "datasets": ["ons-population-mid2021"]}
+    assert nb.metadata["kernelspec"]["name"] == "python3"  # it opens without asking which kernel
     nbformat.validate(nb)
 
 

@@ -41,6 +41,8 @@ REMIX_PATH = "backstage/remix"
 MAX_VERSION = 999_999
 REMIXABLE = ("published", "superseded")
 _VERSION_RE = re.compile(r"^[1-9][0-9]{0,5}$")
+#: The kernel the gallery's checks and dashboards run every notebook with (checks.py, execute.py).
+PYTHON3 = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 AGAIN = "open the dashboard from the gallery and press 'Remix in my lab' there"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
@@ -150,6 +152,8 @@ def remix_notebook(submitted: nbformat.NotebookNode, executed: nbformat.Notebook
         nb = dashboard_view(submitted)
     based_on = {"slug": item["slug"], "version": item["version"], "title": item["title"], "url": dashboard_url,
                 "author": item["author"], "datasets": [d["id"] for d in item.get("datasets") or [] if d.get("id")]}
+    if not isinstance(nb.metadata.get("kernelspec"), dict):  # the gallery ran it with python3: the lab asks no one
+        nb.metadata["kernelspec"] = dict(PYTHON3)
     backstage = nb.metadata.get("backstage")
     nb.metadata["backstage"] = {**(backstage if isinstance(backstage, dict) else {}), "based_on": based_on}
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(based_on_note(item, dashboard_url)))
