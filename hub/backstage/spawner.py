@@ -93,7 +93,7 @@ class BackstageSpawner(LocalProcessSpawner):
         help="How many servers to keep started ahead of time (their imports done, waiting to become someone's): "
         "a start then costs ~0.1 s of CPU instead of ~1 s. Each waiting server holds ~90 MB of memory. Set it "
         "to the room's size before a hack day; the pool fills when the hub makes its first spawner (someone "
-        "opens the hub's home page) and refills once no server has started for 10 s. 0: none. Default: "
+        "opens the hub's home page) and refills a core's worth at a time once the machine is quiet. 0: none. Default: "
         "$BACKSTAGE_WARM_SERVERS, else 0. Example: c.BackstageSpawner.warm_servers = 50",
     )
 

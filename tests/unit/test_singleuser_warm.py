@@ -110,3 +110,31 @@ def test_a_pool_hands_over_a_live_process_once_and_ends_the_others_at_close(tmp_
     assert pool.waiting == 0
     others = [p for p in tmp_path.glob("got-*") if p.name != f"got-{proc.pid}"]
     assert len(others) == 1 and others[0].read_text() == ""
+
+
+def test_a_pool_refills_a_core_at_a_time_and_only_while_the_machine_is_quiet(tmp_path):
+    import asyncio
+
+    script = tmp_path / "warm.py"
+    script.write_text("import sys\nsys.stdin.readline()\n")
+    cores = os.cpu_count() or 1
+    pool = WarmPool(cores + 1, env={"PATH": os.environ["PATH"]}, refill_after=60,
+                    command=[sys.executable, str(script)])
+    load = {"now": cores + 10.0}
+    pool.load_average = lambda: load["now"]
+
+    async def scenario():
+        pool._refill_if_quiet()  # what the timer set by refill_later() calls
+        busy = pool.waiting  # a room at work: nothing started, checked again later
+        rescheduled = pool._refill is not None
+        load["now"] = 0.0
+        pool._refill_if_quiet()
+        first = pool.waiting  # quiet: one core's worth per check
+        pool._refill_if_quiet()
+        pool.cancel_refill()
+        return busy, rescheduled, first, pool.waiting
+
+    try:
+        assert asyncio.run(scenario()) == (0, True, cores, cores + 1)
+    finally:
+        pool.close()
