@@ -105,11 +105,13 @@ def run_one(name: str, lab, url: str, tokens: dict, viewers, args) -> dict:
     from backstage_testing.dashboards import GalleryWatch, settled_kernel_ids, voila_kernel_ids
 
     before = settled_kernel_ids(lab.lab_id)
+    load, cpu = os.getloadavg()[0], time.process_time()
     with GalleryWatch(lab.lab_id) as watch:
         result = run_crowd(name, url, tokens, viewers, page_timeout=args.timeout, live_timeout=args.live_timeout,
                            hold=args.hold, progress=progress)
     after = voila_kernel_ids(lab.lab_id)
-    return {"result": result, "before": len(before), "after": len(after),
+    return {"result": result, "before": len(before), "after": len(after), "client_cpu": time.process_time() - cpu,
+            "load": (load, os.getloadavg()[0]),
             "started": len(watch.kernels_seen - before), "peak_kernels": watch.kernels_peak, "rss": watch.rss_peak}
 
 
@@ -122,6 +124,10 @@ def report(run: dict) -> list[str]:
                  f"{run['started']} started during the crowd, {run['peak_kernels']} at most at once")
     lines.append(f"{result.name} peak RSS: gallery {rss['gallery'] / MB:.0f} MB, Voilà {rss['voila'] / MB:.0f} MB, "
                  f"its kernels {rss['kernels'] / MB:.0f} MB, together {rss['total'] / MB:.0f} MB")
+    # the client shares the machine: its CPU (one asyncio loop: parsing pages, reading assets) is part of each
+    # viewer's time when the cores are busy
+    lines.append(f"{result.name} machine: load average {run['load'][0]:.1f} before, {run['load'][1]:.1f} after; "
+                 f"the crowd client used {run['client_cpu']:.0f} s of CPU in {result.wall:.0f} s")
     kinds = sorted({f.split(': ', 1)[1].split(' (')[0][:80] for f in result.failures})
     if kinds:
         lines.append(f"{result.name} failures by kind: {'; '.join(kinds[:8])}")
