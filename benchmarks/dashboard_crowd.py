@@ -99,18 +99,48 @@ def restart_gallery(lab, url: str, token: str, timeout: float = 300) -> None:
     raise SystemExit(f"the gallery did not serve the rendered dashboard within {timeout:.0f} s of its restart")
 
 
+def server_view_buckets(lab) -> dict[float, float]:
+    """The gallery's own time to content of page views (request to the page's last byte, measured on the server):
+    the cumulative counts of its Prometheus histogram by upper bound, read at ``metrics`` with the admin's token
+    (``read:metrics``); empty when the gallery does not count."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = requests.get(f"{lab.service_url('gallery')}metrics", headers={"Authorization": f"token {lab.admin_token}"},
+                     timeout=60)
+    if r.status_code != 200:
+        return {}
+    return {float(sample.labels["le"]): sample.value
+            for family in text_string_to_metric_families(r.text)
+            for sample in family.samples
+            if sample.name == "backstage_dashboard_time_to_content_seconds_bucket"
+            and sample.labels.get("event") == "view"}
+
+
+def bucket_percentile(before: dict, after: dict, percent: float) -> str:
+    """``"≤ 0.5 s"``: the histogram bucket holding the ``percent``-th view between two readings."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return "n/a"
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= percent / 100 * counts[-1]:
+            return f"≤ {bound:g} s" if bound != float("inf") else f"> {bounds[-2]:g} s"
+    return "n/a"
+
+
 def run_one(name: str, lab, url: str, tokens: dict, viewers, args) -> dict:
     """One crowd with the gallery watched: its result, the kernels before/after/started, the peak memory."""
     from backstage_testing.crowd import run_crowd
     from backstage_testing.dashboards import GalleryWatch, settled_kernel_ids, voila_kernel_ids
 
     before = settled_kernel_ids(lab.lab_id)
-    load, cpu = os.getloadavg()[0], time.process_time()
+    load, cpu, server = os.getloadavg()[0], time.process_time(), server_view_buckets(lab)
     with GalleryWatch(lab.lab_id) as watch:
         result = run_crowd(name, url, tokens, viewers, page_timeout=args.timeout, live_timeout=args.live_timeout,
                            hold=args.hold, progress=progress)
-    after = voila_kernel_ids(lab.lab_id)
+    after, server_after = voila_kernel_ids(lab.lab_id), server_view_buckets(lab)
     return {"result": result, "before": len(before), "after": len(after), "client_cpu": time.process_time() - cpu,
+            "server": {p: bucket_percentile(server, server_after, p) for p in (50, 95)},
             "load": (load, os.getloadavg()[0]),
             "started": len(watch.kernels_seen - before), "peak_kernels": watch.kernels_peak, "rss": watch.rss_peak}
 
@@ -127,7 +157,8 @@ def report(run: dict) -> list[str]:
     # the client shares the machine: its CPU (one asyncio loop: parsing pages, reading assets) is part of each
     # viewer's time when the cores are busy
     lines.append(f"{result.name} machine: load average {run['load'][0]:.1f} before, {run['load'][1]:.1f} after; "
-                 f"the crowd client used {run['client_cpu']:.0f} s of CPU in {result.wall:.0f} s")
+                 f"the crowd client used {run['client_cpu']:.0f} s of CPU in {result.wall:.0f} s; the page alone, "
+                 f"measured by the gallery (its usage histogram): p50 {run['server'][50]}, p95 {run['server'][95]}")
     kinds = sorted({f.split(': ', 1)[1].split(' (')[0][:80] for f in result.failures})
     if kinds:
         lines.append(f"{result.name} failures by kind: {'; '.join(kinds[:8])}")
