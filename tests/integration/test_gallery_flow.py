@@ -394,8 +394,9 @@ def test_check_results_show_no_terminal_codes_and_published_dashboards_are_liste
     [entry] = [d for d in listed.json()["dashboards"] if d["slug"] == approved["slug"]]
     assert entry["idea"] == 12 and entry["author"] == people["author"]["name"] and entry["datasets"] == []
     assert entry["url"].endswith(approved["url"]) and entry["published_at"]
-    r = requests.get(f"{lab.service_url('gallery')}api/dashboards", timeout=30)
-    assert r.status_code == 403
+    r = requests.get(f"{lab.service_url('gallery')}api/dashboards", timeout=30)  # anyone: the public ones only
+    assert r.status_code == 200 and approved["slug"] not in {d["slug"] for d in r.json()["dashboards"]}
+    assert all(d["public"] for d in r.json()["dashboards"])
 
 
 def test_unpublish_takes_the_dashboard_down(lab, people, published):
