@@ -36,6 +36,8 @@ BUTTON = (
     "b.on_click(clicked)\n"
     "w.HBox([w.VBox([b]), count])"
 )
+# ms to go live: on a busy machine a kernel may have to start first (niced), while the dashboards' pool refills
+GO_LIVE = 120_000
 CONNECTING = "Connecting the controls…"
 IN_LINE = re.compile(r"You are number 1 in line: the page stays as it is; the controls will follow when a place frees up")
 QUIET = "The controls went quiet to free their place: move one to continue"
@@ -124,7 +126,7 @@ def open_live(lab, site, new_context, person):
     """A new viewer who opens the dashboard and moves the slider once: her page is live (the slider at 4)."""
     page = new_context().new_page()
     move(page, open_dashboard(lab, site, page, person))
-    expect(page.get_by_text("squared: 16")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("squared: 16")).to_be_visible(timeout=GO_LIVE)
     expect(page.locator("body")).to_have_attribute("data-dashboard-live", "true")
     return page
 
@@ -145,7 +147,7 @@ def test_a_dashboard_opens_drawn_with_no_kernel_and_goes_live_on_the_first_move(
     slider.scroll_into_view_if_needed()
     where = (slider.bounding_box()["y"], page.evaluate("scrollY"))
     move(page, slider, 2)  # the second move comes while the page connects: it is kept too
-    expect(page.get_by_text("squared: 25")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("squared: 25")).to_be_visible(timeout=GO_LIVE)
     expect(page.locator(".widget-output")).to_have_text(re.compile("tenfold: 50"))
     expect(page.locator("body")).to_have_attribute("data-dashboard-live", "true")
     assert CONNECTING in page.evaluate("window.statusSeen")
@@ -181,9 +183,10 @@ def test_over_the_cap_a_viewer_waits_in_line_and_goes_live_when_the_first_closes
     assert second.locator("body").get_attribute("data-dashboard-live") is None
 
     first.close(run_before_unload=True)  # frees the place
-    expect(second.get_by_text("squared: 25")).to_be_visible(timeout=60_000)
+    expect(second.get_by_text("squared: 25")).to_be_visible(timeout=GO_LIVE)
     expect(second.locator("body")).to_have_attribute("data-dashboard-live", "true")
-    assert time.monotonic() - last_message < IDLE, "the place was freed by idleness, not by the page closing"
+    assert time.monotonic() - last_message < IDLE or "returned idle live kernel" not in lab.log_text(), \
+        "the place was freed by idleness, not by the page closing"
     second.close(run_before_unload=True)
 
 
@@ -197,7 +200,7 @@ def test_a_page_gone_quiet_says_so_and_its_next_move_goes_live_again(lab, site, 
     expect(page.locator(".widget-output")).to_have_text(re.compile("tenfold: 40"))
 
     move(page, page.get_by_role("slider").first)
-    expect(page.get_by_text("squared: 25")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("squared: 25")).to_be_visible(timeout=GO_LIVE)
     expect(page.locator("body")).to_have_attribute("data-dashboard-live", "true")
     page.close(run_before_unload=True)
 
@@ -220,7 +223,7 @@ def test_an_anonymous_viewer_is_asked_to_sign_in_by_the_controls_and_goes_live_o
     page.wait_for_selector("body[data-dashboard-ready=true]")
     assert page.url.startswith(site["url"]), page.url
     move(page, page.get_by_role("slider").first)
-    expect(page.get_by_text("squared: 16")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("squared: 16")).to_be_visible(timeout=GO_LIVE)
     page.close(run_before_unload=True)
 
 
@@ -229,7 +232,7 @@ def test_a_button_click_takes_the_page_live_and_reaches_the_kernel(lab, button_d
     open_dashboard(lab, button_dashboard, page, "vada")
     expect(page.get_by_text("clicks: 0")).to_be_visible()
     page.get_by_role("button", name="Count").click()  # a custom message, not a change of state
-    expect(page.get_by_text("clicks: 1")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("clicks: 1")).to_be_visible(timeout=GO_LIVE)
     expect(page.locator("body")).to_have_attribute("data-dashboard-live", "true")
     page.get_by_role("button", name="Count").click()  # the live button (in a box in a box) took its place
     expect(page.get_by_text("clicks: 2")).to_be_visible(timeout=30_000)
