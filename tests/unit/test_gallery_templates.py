@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from backstage.gallery import app as gallery_app
-from backstage.web import make_jinja_env
 from backstage.web.layout import Site, layout_namespace
 from markupsafe import Markup
 from tornado.escape import xhtml_escape
 
-ENV = make_jinja_env(gallery_app.HERE / "templates")
+ENV = gallery_app.jinja_env()
 LAYOUT = {"service_name": "Dashboard gallery", "nav": [],
           "layout": layout_namespace(Site(hub_url="/hub/", gallery_url="/services/gallery/"), user_name="official",
                                      assets="/services/gallery/", current="gallery", service_name="Dashboard gallery")}

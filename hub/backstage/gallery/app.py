@@ -42,6 +42,13 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 
 
+def jinja_env():
+    """The gallery's templates (the shared layout after its own), with the remix helpers they call."""
+    env = make_jinja_env(HERE / "templates")
+    env.globals.update(can_remix=remix.can_remix, lab_remix_url=remix.lab_remix_url)
+    return env
+
+
 class GalleryApp(HubServiceApp):
     """Government Backstage gallery: review notebooks and publish them as Voilà dashboards."""
 
@@ -148,10 +155,8 @@ class GalleryApp(HubServiceApp):
             (p + rf"dashboards/voila/api/shutdown/({uuid})", proxy.KernelHTTPHandler),
             (p + r"dashboards/(voila/(?:static|templates|labextensions|api/themes)/.+)", proxy.AssetHandler),
         ]
-        jinja_env = make_jinja_env(HERE / "templates")
-        jinja_env.globals.update(can_remix=remix.can_remix, lab_remix_url=remix.lab_remix_url)
         return web.Application(
-            routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=jinja_env,
+            routes, gallery=self, hub_auth=hub_auth, prefix=p, jinja_env=jinja_env(),
             kernel_grants=grants, asset_cache=proxy.AssetCache(), commons_links=CommonsLinks(), usage=self.usage,
             live=self.live, rendered=self.rendered, tickets=Tickets.from_folder(self.store.root), cookie_secret=os.urandom(32), login_url=hub_auth.login_url,
             xsrf_cookies=False, default_handler_class=pages.NotFoundPage, websocket_max_message_size=64 << 20,
