@@ -11,6 +11,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -91,9 +92,10 @@ def test_people_handed_warm_servers_do_not_wait_in_the_start_queue(warm_lab):
     lab = warm_lab
     sessions = [lab.create_user(name, groups=("participants",)) for name in ("warmbea", "warmcai")]
     tokens = [lab.token_for(s.username) for s in sessions]
-    for session, token in zip(sessions, tokens, strict=True):
-        r = lab.api("POST", f"/users/{session.username}/server", token=token)
-        assert r.status_code in (201, 202), r.text
+    with ThreadPoolExecutor(2) as pool:  # at once: the hub answers a POST only once the start is done (or 10 s)
+        answers = list(pool.map(lambda st: lab.api("POST", f"/users/{st[0].username}/server", token=st[1]),
+                                zip(sessions, tokens, strict=True)))
+    assert [r.status_code in (201, 202) for r in answers] == [True, True], [r.text for r in answers]
     for session in sessions:
         lab.spawn(session)  # already starting: waits until it answers
     log = lab.log_text()
