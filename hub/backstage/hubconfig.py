@@ -169,6 +169,8 @@ def build_config(settings: dict) -> Config:
     c.Spawner.mem_limit = settings.get("mem_limit")
     if settings.get("start_limit"):
         c.BackstageSpawner.start_limit = settings["start_limit"]  # later arrivals queue
+    if settings.get("warm_servers") is not None:
+        c.BackstageSpawner.warm_servers = settings["warm_servers"]  # started ahead of a hack day's arrivals
     c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "GOVDATA_MIRROR", "BACKSTAGE_LAB_ID"]
     # a server's own token may submit to the gallery from a notebook cell (backstage.gallery.client), never
     # review: JupyterHub gives it only the part of these scopes that its owner holds (the five groups do)

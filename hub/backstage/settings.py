@@ -37,6 +37,7 @@ DEFAULTS: dict = {
     "idle_timeout": 3600,
     "mem_limit": None,
     "start_limit": None,  # servers starting at once; None: 2 per CPU core (backstage.spawner)
+    "warm_servers": None,  # servers kept started ahead of time for a hack day; None: $BACKSTAGE_WARM_SERVERS or 0
     "user_prefix": "bk-",
     "isolation": "auto",
     "internal_ports": {"hub": 8081, "proxy_api": 8001, "gallery": 8101, "gallery_voila": 8102, "share": 8103,
@@ -100,6 +101,7 @@ SCHEMA: dict = {
         "idle_timeout": {"type": "integer", "minimum": 0},
         "mem_limit": {"type": ["string", "integer", "null"], "pattern": "^[0-9]+[KMGT]?$"},
         "start_limit": {"type": ["integer", "null"], "minimum": 1},
+        "warm_servers": {"type": ["integer", "null"], "minimum": 0, "maximum": 1000},
         "user_prefix": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,9}$"},
         "isolation": {"enum": ["auto", "users", "none"]},
         "internal_ports": {

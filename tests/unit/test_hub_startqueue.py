@@ -226,3 +226,18 @@ def test_the_spawner_queues_before_start_reports_the_wait_and_frees_the_place(mo
     assert holds and not after_failure
     assert fourth_place is None and starting == 0
     assert queued.cancelled() or queued.exception() is not None
+
+
+def test_the_site_setting_warms_servers_for_a_hack_day_and_a_bad_one_is_refused():
+    import copy
+
+    from backstage.hubconfig import build_config
+    from backstage.settings import DEFAULTS, SettingsError, validate_settings
+
+    settings = copy.deepcopy(DEFAULTS)
+    assert "warm_servers" not in build_config(settings).BackstageSpawner  # $BACKSTAGE_WARM_SERVERS, else none
+    settings["warm_servers"] = 50
+    validate_settings(settings)
+    assert build_config(settings).BackstageSpawner.warm_servers == 50
+    with pytest.raises(SettingsError, match="warm_servers"):
+        validate_settings({**settings, "warm_servers": -1})
