@@ -18,3 +18,8 @@ def test_an_official_signs_in_and_lands_on_the_gallery_with_no_server(lab, new_c
     page.get_by_role("heading", level=1).first.wait_for()
     assert "Sign in" not in page.title()
     assert lab.api("GET", f"/users/{official.username}").json()["servers"] == {}
+    # an official reads dashboards: the gallery's menu offers no submitting, which needs a lab of one's own
+    menu = page.get_by_role("navigation", name="Menu")
+    menu.get_by_role("link", name="Gallery").wait_for()
+    assert menu.get_by_role("link", name="Submit a notebook").count() == 0
+    assert menu.get_by_role("link", name="My submissions").count() == 0

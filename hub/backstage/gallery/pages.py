@@ -18,6 +18,7 @@ from backstage.web import PageHandler
 from .handlers import GalleryHandler, readable_checks
 from .notebooks import NotebookRejected
 from .preview import MAX_TEXT_LINES, review_warnings
+from .remix import can_remix
 from .store import StoreError
 from .submit import SubmissionError, create_submission, fetch_from_server
 
@@ -53,7 +54,7 @@ class GalleryPageHandler(GalleryHandler, PageHandler):
         reviewer = self.is_reviewer() if user else False
         commons = self._commons_url()
         nav = []
-        if user:
+        if can_remix(user):  # people with a lab of their own submit from it; officials and reviewers read
             nav += [("Submit a notebook", p + "submit"), ("My submissions", p + "mine")]
             if reviewer:
                 nav.append(("Review queue", p + "review"))
