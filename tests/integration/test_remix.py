@@ -276,10 +276,13 @@ def test_an_official_is_told_why_there_is_no_lab_and_an_anonymous_visitor_is_ask
     gallery, slug = lab.service_url("gallery"), dashboard["slug"]
     official = _signed_in_to_the_gallery(lab, dashboard["people"]["official"])
     assert "Remix in my lab" not in official.get(gallery, timeout=60).text
+    # nor on the dashboard's own page (the walk found the header offering it to an official)
+    assert "Remix in my lab" not in official.get(f"{gallery}dashboards/{slug}", timeout=120).text
     page = official.get(f"{gallery}remix/{slug}/1", timeout=60)
     assert page.status_code == 200 and "Remix needs a lab of your own" in page.text
     participant = _signed_in_to_the_gallery(lab, dashboard["people"]["remixer"])
     assert "Remix in my lab" in participant.get(gallery, timeout=60).text
+    assert "Remix in my lab" in participant.get(f"{gallery}dashboards/{slug}", timeout=120).text
     onward = participant.get(f"{gallery}remix/{slug}/1", allow_redirects=False, timeout=60)
     assert onward.status_code == 302
     assert onward.headers["Location"] == f"{lab.url}/hub/user-redirect/backstage/remix?dashboard={slug}&version=1"

@@ -32,6 +32,7 @@ from tornado import web, websocket
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from .pages import GalleryPageHandler
+from .remix import can_remix
 from .rendered import RenderError, voila_page
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ class DashboardHandler(GalleryPageHandler):
         _count(usage, item, kind, "view", time.monotonic() - started)
 
     def _header(self, item: dict, user: dict | None) -> str:
-        if not user:  # no lab to remix into
+        if not can_remix(user):  # no lab to remix into: anonymous viewers, officials, reviewers
             return dashboard_header(item["title"], self.gallery.prefix)
         return dashboard_header(item["title"], self.gallery.prefix, slug=item["slug"], version=item["version"])
 
