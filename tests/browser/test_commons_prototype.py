@@ -82,7 +82,10 @@ def test_start_a_prototype_then_its_dashboard_is_listed_on_the_idea(lab, new_con
     assert len(ideas[0]["prototypes"]) == 1 and ideas[0]["prototypes"][0].endswith("dashboards/bus-gaps")
     page.goto(commons + f"ideas/{idea}")
     assert page.get_by_role("link", name="Bus gaps").is_visible()
-    # and the gallery's card names the idea and its challenge, linking back to the commons
-    page.goto(gallery)
+    # and the gallery's card names the idea and its challenge, linking back to the commons: she goes there by the
+    # site's navigation, which signs her in to the gallery on the way (the dashboard is for signed-in people only)
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Gallery").click()
+    page.wait_for_url(lambda url: url.startswith(gallery) and "sign-in" not in url and "oauth" not in url)
+    page.get_by_role("heading", name="Dashboards made with UK open data").wait_for()
     assert page.get_by_role("link", name="The idea “Bus gaps map”").is_visible()
     assert page.get_by_role("link", name="Deprivation and buses").is_visible()
