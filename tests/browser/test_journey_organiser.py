@@ -31,6 +31,7 @@ def test_an_organiser_approves_with_a_role_and_gives_a_role_before_the_first_sig
     page.get_by_role("link", name="Review sign-ups and give roles").click()
 
     # an organiser may not make organisers: the choice is not offered
+    page.get_by_label(f"Role for {name}").wait_for()  # the page has loaded (all_inner_texts does not wait)
     roles = page.get_by_label(f"Role for {name}").locator("option").all_inner_texts()
     assert roles == ["participant", "official", "reviewer", "steward"]
     page.get_by_label(f"Role for {name}").select_option("official")

@@ -56,8 +56,8 @@ class GalleryPageHandler(GalleryHandler, PageHandler):
         nav = []
         if can_remix(user):  # people with a lab of their own submit from it; officials and reviewers read
             nav += [("Submit a notebook", p + "submit"), ("My submissions", p + "mine")]
-            if reviewer:
-                nav.append(("Review queue", p + "review"))
+        if reviewer:
+            nav.append(("Review queue", p + "review"))
         ns.update(service_name="Dashboard gallery", nav=nav, reviewer=reviewer, status_tags=STATUS_TAGS,
                   hub_prefix=hub_pages_url(), commons_url=commons)
         return ns
