@@ -12,6 +12,7 @@ import psutil
 import pytest
 import requests
 import websocket
+from backstage_testing.dashboards import settled_kernel_ids
 
 pytestmark = pytest.mark.integration
 
@@ -96,8 +97,9 @@ def test_submit_check_approve_then_an_official_opens_the_dashboard_with_a_token(
     assert "allow-same-origin" not in r.headers["Content-Security-Policy"]
     assert "cdn.jsdelivr.net" not in r.text
     # preheated: once the pool holds its kernels again, a page going live gets one that was already running
+    # (settled: no render or refill under way, or the pool may hand out one it has just started)
     deadline = time.monotonic() + 120
-    while len(pooled := _dashboard_kernels(lab)) < 2 and time.monotonic() < deadline:
+    while len(pooled := settled_kernel_ids(lab.lab_id)) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert len(pooled) >= 2, pooled
     assert _kernel_id(lab, people, published) in pooled
