@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -104,13 +106,28 @@ class TestProvider:
         return requests.get(f"{self.issuer}/__test/seen", timeout=10).json()
 
 
+def _port_outside_ephemeral_range() -> int:
+    """A free port below Linux's ephemeral range (32768-60999): the provider starts only after the lab, whose
+    kernels and servers bind ephemeral ports meanwhile, so a port from ``free_port()`` could be taken by then
+    (EADDRINUSE, seen in CI)."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
+
+
 @contextmanager
 def oidc_lab(state_dir: Path, **auth):
     """A lab in ``auth: {mode: oidc}`` (extra ``auth`` keys, e.g. ``new_people="approval"``) and its provider."""
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     jwk = make_site_key(state_dir / "oidc-private.pem")
-    provider = TestProvider(free_port(), state_dir)
+    provider = TestProvider(_port_outside_ephemeral_range(), state_dir)
     settings = {"mode": "oidc", "issuer": provider.issuer, "client_id": CLIENT_ID, "private_key": "oidc-private.pem",
                 **auth}
     try:

@@ -101,9 +101,10 @@ def _confirm_and_land(page, title: str, version: int, name: str) -> str:
     page.get_by_role("heading", name=f"Copy “{title}” v{version} into your lab?").wait_for()
     page.get_by_role("button", name="Copy into my lab").click()
     page.wait_for_url(re.compile(rf"/user/{name}/lab/tree/remixes/[a-z0-9-]+\.ipynb$"), timeout=120_000)
+    landed = page.url  # read now: JupyterLab's router may rewrite the address once it has loaded
     # the copy's note, in the notebook shown (JupyterLab keeps an earlier copy open in a hidden tab)
     page.locator(".jp-MarkdownOutput:visible", has_text="Based on").first.wait_for(timeout=120_000)
-    return "remixes/" + page.url.rsplit("/remixes/", 1)[1]
+    return "remixes/" + landed.rsplit("/remixes/", 1)[1]
 
 
 @pytest.mark.browser
