@@ -53,3 +53,10 @@ def open_hub_home_signed_in(page, lab, name: str, password: str) -> None:
     page.wait_for_url("**/hub/login**")
     fill_sign_in_form(page, name, password)
     page.wait_for_url(f"{lab.url}/hub/home*")
+
+
+def wait_for_kernel_idle(panel, timeout: float = 120_000) -> None:
+    """Wait until the notebook's kernel indicator (the toolbar's circle) says idle, as a person waits for it before
+    running cells: JupyterLab drops a run asked for before the notebook's kernel session is attached (it clears the
+    cells and runs nothing), which a lab that opens in a second made likely."""
+    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=timeout)

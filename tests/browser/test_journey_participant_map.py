@@ -13,8 +13,9 @@ import secrets
 import time
 
 import pytest
-from backstage_testing.browser import fill_sign_in_form
+from backstage_testing.browser import fill_sign_in_form, wait_for_kernel_idle
 from backstage_testing.maps import FITTED, MEASURE, check_fits, inside
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 # a busy machine: the first spawn and loading the data can each take minutes (they poll to their own deadlines)
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(900)]
@@ -74,11 +75,16 @@ def test_a_participant_runs_the_first_map_and_sees_the_whole_map_on_desktop_and_
     page.get_by_role("tab", name=re.compile(r"02-first-map\.ipynb")).wait_for()
     panel = page.locator(".jp-NotebookPanel:visible")
     panel.get_by_role("heading", name="Your first map").wait_for(timeout=60_000)
+    wait_for_kernel_idle(panel)
 
     # Run > Run All Cells
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
-    panel.locator(MAP).first.wait_for(timeout=300_000)
+    try:
+        panel.locator(MAP).first.wait_for(timeout=300_000)
+    except PlaywrightTimeoutError:  # say what the notebook printed instead (a dataset error, a traceback)
+        outputs = panel.locator(".jp-OutputArea-output").all_inner_texts()
+        raise AssertionError(f"no map after 300 s; the notebook's outputs: {outputs}") from None
 
     desktop = page.viewport_size
     _the_map_is_wholly_visible(page, desktop)

@@ -8,6 +8,7 @@ personal token anywhere) to submit another; both are under My submissions.
 import re
 
 import pytest
+from backstage_testing.browser import wait_for_kernel_idle
 from backstage_testing.journeys import nav, open_gallery_signed_in, people, row_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -32,6 +33,7 @@ def _open_in_jupyterlab(lab_tab, name: str):
         listing.get_by_text("notebooks", exact=True).dblclick()
     item.dblclick()
     lab_tab.locator(".jp-NotebookPanel:visible .jp-Cell").last.wait_for(timeout=60_000)
+    wait_for_kernel_idle(lab_tab.locator(".jp-NotebookPanel:visible"))
 
 
 def test_a_participant_submits_from_the_submit_page_and_from_a_notebook_cell(lab, new_context):

@@ -5,11 +5,16 @@ once, each gets a server in arrival order, the later ones read on the hub's prog
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
+import os
+import pwd
 import re
 import secrets
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,10 +28,13 @@ PEOPLE = ("qada", "qben", "qcat")
 WAITING = re.compile(r"^(In the queue: \d+ (person|people) ahead of you|Waiting for a free place: )")
 
 
+PREFIX = f"q{secrets.token_hex(2)}-"
+
+
 @pytest.fixture(scope="module")
 def lab():
     state = Path(tempfile.mkdtemp(prefix="backstage-queue-"))
-    prefix = f"q{secrets.token_hex(2)}-"
+    prefix = PREFIX
     try:
         with running_lab(state, user_prefix=prefix, gallery=False, idle_timeout=0, start_limit=1) as lab:
             yield lab
@@ -113,6 +121,51 @@ def wait_for_log(lab, pattern: str, timeout: float = 120) -> None:
     raise AssertionError(f"the lab's log never matched {pattern!r}:\n{lab.log_text()[-3000:]}")
 
 
+def processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                if any(line.split()[1] == str(uid) for line in status if line.startswith("Uid:")):
+                    pids.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+@contextlib.contextmanager
+def slow_start(name: str, timeout: float = 60):
+    """A slow start, as on a busy machine: ``name``'s server process is frozen (SIGSTOP) as soon as it exists, and
+    thawed when the block ends. Servers start in about a second now, too fast for the others to queue behind it."""
+    frozen: list[int] = []
+    done = threading.Event()
+
+    def freeze():
+        deadline = time.monotonic() + timeout
+        while not done.is_set() and not frozen and time.monotonic() < deadline:
+            try:
+                uid = pwd.getpwnam(f"{PREFIX}{name}").pw_uid
+            except KeyError:  # the account is made when the start begins
+                time.sleep(0.005)
+                continue
+            for pid in processes_of(uid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    frozen.append(pid)
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=freeze, daemon=True)
+    thread.start()
+    try:
+        yield frozen
+    finally:
+        done.set()
+        thread.join()
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
 def test_people_who_stop_or_are_deleted_while_queued_leave_the_queue(lab):
     names = ("qeve", "qfay", "qgus", "qhal")
     sessions = {name: lab.create_user(name, groups=("participants",)) for name in names}
@@ -122,23 +175,26 @@ def test_people_who_stop_or_are_deleted_while_queued_leave_the_queue(lab):
         assert r.status_code == 302 and "/hub/spawn-pending/" in r.headers["Location"], (r.status_code, r.text[:300])
 
     with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
-        asked = []
-        for name in names:  # eve starts; fay, gus and hal queue behind her, in that order
-            asked.append(pool.submit(ask, name))
-            time.sleep(0.2)
-        wait_for_log(lab, r"Start queue: qhal waits \(1 starting, 2 waiting ahead\)")
-        for future in asked:  # each is on the pending page (the spawn page hands over after 1 s)
-            future.result()
-        # at once, while eve's server starts: fay stops her own start, the admin stops gus's (JupyterHub 6.1.1
-        # deletes nobody whose start is pending, queued or not: the admin stops it, then deletes the account)
-        fay = sessions["qfay"]
-        stops = [pool.submit(fay.delete, f"{lab.url}/hub/api/users/qfay/server",
-                             headers={"X-XSRFToken": lab.xsrf(fay)}, timeout=60),
-                 pool.submit(lab.api, "DELETE", "/users/qgus/server", timeout=60)]
-        for stop in stops:
-            assert stop.result().status_code in (202, 204), stop.result().text
-        r = lab.api("DELETE", "/users/qgus", timeout=60)
-        assert r.status_code == 204, f"{r.text}\n{lab.log_text()[-4000:]}"
+        with slow_start("qeve") as frozen:
+            asked = []
+            for name in names:  # eve starts; fay, gus and hal queue behind her, in that order
+                asked.append(pool.submit(ask, name))
+                time.sleep(0.2)
+            wait_for_log(lab, r"Start queue: qhal waits \(1 starting, 2 waiting ahead\)")
+            for future in asked:  # each is on the pending page (the spawn page hands over after 1 s)
+                future.result()
+            assert frozen, "eve's server process was never seen"
+            # at once, while eve's server starts: fay stops her own start, the admin stops gus's (JupyterHub 6.1.1
+            # deletes nobody whose start is pending, queued or not: the admin stops it, then deletes the account)
+            fay = sessions["qfay"]
+            stops = [pool.submit(fay.delete, f"{lab.url}/hub/api/users/qfay/server",
+                                 headers={"X-XSRFToken": lab.xsrf(fay)}, timeout=60),
+                     pool.submit(lab.api, "DELETE", "/users/qgus/server", timeout=60)]
+            for stop in stops:
+                assert stop.result().status_code in (202, 204), stop.result().text
+            r = lab.api("DELETE", "/users/qgus", timeout=60)
+            assert r.status_code == 204, f"{r.text}\n{lab.log_text()[-4000:]}"
+            assert "Start queue: qfay may start" not in lab.log_text(), "fay started before she left the queue"
         # hal is next once eve's server is ready: nobody waits for the two who left
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
