@@ -5,6 +5,7 @@ dashboard's title and a way back to the gallery; the author's tutorial text is n
 """
 
 import pytest
+from backstage_testing.dashboards import wait_rendered
 from backstage_testing.journeys import (
     TUTORIAL,
     approve_by_api,
@@ -24,7 +25,10 @@ def dashboard(lab):
     title = f"Squares for officials {team['author']['name'][-4:]}"
     submission = submit_by_api(lab, team["author"]["token"], title, dashboard_notebook())
     assert wait_checked(lab, team["author"]["token"], submission)["status"] == "awaiting-review"
-    approve_by_api(lab, team["reviewer"]["token"], submission)
+    url = approve_by_api(lab, team["reviewer"]["token"], submission)["url"]
+    # the official opens it later, from an e-mail: by then the gallery has rendered it (until then a view runs a
+    # kernel of its own, which on a busy machine took over a minute in CI)
+    wait_rendered(lab, url.rstrip("/").rsplit("/", 1)[-1])
     return {"people": team, "title": title}
 
 
