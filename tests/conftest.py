@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,20 +32,11 @@ def lab():
     State in a fresh /tmp folder, Unix users with a per-session prefix `t<4 hex>-` (deleted at the
     end). API: see tests/backstage_testing/lab.py. `BACKSTAGE_TEST_GALLERY=0` starts it without the gallery service.
     """
-    import secrets
-    import shutil
+    from backstage_testing.lab import own_lab
 
-    from backstage_testing.lab import delete_unix_users, running_lab
-
-    state = Path(tempfile.mkdtemp(prefix="backstage-lab-"))
-    prefix = f"t{secrets.token_hex(2)}-"
     gallery = {"0": False, "1": True}.get(os.environ.get("BACKSTAGE_TEST_GALLERY", ""), "auto")
-    try:
-        with running_lab(state, user_prefix=prefix, gallery=gallery) as running:
-            yield running
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("t", gallery=gallery) as running:
+        yield running
 
 
 def pytest_sessionfinish(session, exitstatus):

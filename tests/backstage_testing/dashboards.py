@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
-import shutil
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -31,7 +28,7 @@ import psutil
 import requests
 
 from backstage_testing.journeys import wait_checked
-from backstage_testing.lab import delete_unix_users, running_lab
+from backstage_testing.lab import own_lab
 
 __all__ = ["GalleryWatch", "dashboards_voila", "gallery_lab", "gallery_process", "publish_dashboard",
            "settled_kernel_ids", "voila_kernel_ids", "wait_rendered"]
@@ -43,18 +40,10 @@ _POOL_ARG = "--VoilaConfiguration.preheat_kernel=True"
 
 @contextmanager
 def gallery_lab(gallery_config: dict, prefix: str = "t", **settings):
-    """A lab of its own (fresh state, Unix accounts ``<prefix><4 hex>-``, removed afterwards) whose gallery reads
-    ``gallery_config`` (``$BACKSTAGE_STATE/gallery_config.json``: traits by class, e.g.
-    ``{"Dashboards": {"live_per_dashboard": 2}}``); ``settings`` go to :func:`running_lab`. Yields the lab."""
-    state = Path(tempfile.mkdtemp(prefix="backstage-gallery-lab-"))
-    (state / "gallery_config.json").write_text(json.dumps(gallery_config))
-    user_prefix = f"{prefix}{secrets.token_hex(2)}-"
-    try:
-        with running_lab(state, user_prefix=user_prefix, **settings) as lab:
-            yield lab
-    finally:
-        delete_unix_users(user_prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    """A lab of its own (:func:`backstage_testing.lab.own_lab`) whose gallery reads ``gallery_config`` (traits by
+    class, e.g. ``{"Dashboards": {"live_per_dashboard": 2}}``); ``settings`` go to :func:`running_lab`."""
+    with own_lab(prefix, gallery_config=gallery_config, **settings) as lab:
+        yield lab
 
 
 def publish_dashboard(lab, notebook: Path | dict, author_token: str, reviewer_token: str, *,

@@ -33,10 +33,12 @@ The session fixture ``lab`` (tests/conftest.py) is one such lab for the whole te
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -256,6 +258,24 @@ def _wait_healthy(lab: Lab, timeout: float) -> None:
             pass
         time.sleep(0.3)
     raise RuntimeError(f"the lab did not answer /hub/health within {timeout} s:\n{lab.log_text()[-5000:]}")
+
+
+@contextmanager
+def own_lab(letter: str = "t", *, gallery_config: dict | None = None, **settings):
+    """A lab of its own for a test or a module: fresh temporary state, Unix accounts ``<letter><4 hex>-``; both
+    removed afterwards. ``gallery_config`` goes to ``$BACKSTAGE_STATE/gallery_config.json`` (traits by class, e.g.
+    ``{"Dashboards": {"live_per_dashboard": 2}}``); ``settings`` (and ``env=`` ...) to :func:`running_lab`.
+    The accounts' prefix is ``lab.settings["user_prefix"]``."""
+    state = Path(tempfile.mkdtemp(prefix="backstage-lab-"))
+    if gallery_config is not None:
+        (state / "gallery_config.json").write_text(json.dumps(gallery_config))
+    user_prefix = f"{letter}{secrets.token_hex(2)}-"
+    try:
+        with running_lab(state, user_prefix=user_prefix, **settings) as lab:
+            yield lab
+    finally:
+        delete_unix_users(user_prefix)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @contextmanager

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 from backstage_testing.dashboards import publish_dashboard, settled_kernel_ids, voila_kernel_ids
-from backstage_testing.lab import delete_unix_users, running_lab
+from backstage_testing.lab import own_lab
 from playwright.sync_api import expect
 from test_gallery_browser import WIDGET  # the squares dashboard: a slider, a label, printed output
 
@@ -52,16 +48,9 @@ WATCH_STATUS = """() => {
 
 @pytest.fixture(scope="module")
 def lab():
-    state = Path(tempfile.mkdtemp(prefix="backstage-live-browser-"))
-    prefix = f"v{secrets.token_hex(2)}-"
-    (state / "gallery_config.json").write_text(json.dumps(
-        {"Dashboards": {"live_per_dashboard": 1, "live_idle_timeout": IDLE}}))
-    try:
-        with running_lab(state, user_prefix=prefix, gallery=True, idle_timeout=0) as lab:
-            yield lab
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("v", gallery_config={"Dashboards": {"live_per_dashboard": 1, "live_idle_timeout": IDLE}},
+                 gallery=True, idle_timeout=0) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,9 @@ shows the test can fail.
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
-from backstage_testing.lab import delete_unix_users, running_lab
+from backstage_testing.lab import own_lab
 
 pytestmark = pytest.mark.browser
 
@@ -128,14 +124,8 @@ def test_a_participants_page_cannot_mint_a_token_as_the_admin_who_opens_it(lab, 
 
 @pytest.fixture
 def shared_origin_lab():
-    state = Path(tempfile.mkdtemp(prefix="backstage-shared-origin-"))
-    prefix = f"u{secrets.token_hex(2)}-"
-    try:
-        with running_lab(state, user_prefix=prefix, gallery=False, idle_timeout=0, unsafe_shared_origin=True) as lab:
-            yield lab
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("u", gallery=False, idle_timeout=0, unsafe_shared_origin=True) as lab:
+        yield lab
 
 
 def test_on_a_shared_origin_the_same_page_does_take_over_the_admin(shared_origin_lab, new_context):

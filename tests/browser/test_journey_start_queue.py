@@ -1,17 +1,14 @@
 """Fair arrivals in Chromium (issue 16, item 3): on a lab that starts one server at a time, three people
-sign in one after another; the last one's progress page tells her she waits and how many are ahead, and
-then she lands in her own JupyterLab like the others."""
+sign in one after another while the first one's server is slow to start; the last one's progress page tells
+her she waits and how many are ahead, and then she lands in her own JupyterLab like the others."""
 
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
-from backstage_testing.lab import delete_unix_users, running_lab
+from backstage_testing.lab import own_lab
+from backstage_testing.slowstart import slow_start
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -32,14 +29,8 @@ WAITING = re.compile(r"In the queue: \d+ (person|people) ahead of you|Waiting fo
 
 @pytest.fixture
 def lab():
-    state = Path(tempfile.mkdtemp(prefix="backstage-queue-browser-"))
-    prefix = f"w{secrets.token_hex(2)}-"
-    try:
-        with running_lab(state, user_prefix=prefix, gallery=False, idle_timeout=0, start_limit=1) as lab:
-            yield lab
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("w", gallery=False, idle_timeout=0, start_limit=1) as lab:
+        yield lab
 
 
 def test_the_last_to_arrive_is_told_she_waits_then_gets_her_lab(lab, new_context):
@@ -57,12 +48,15 @@ def test_the_last_to_arrive_is_told_she_waits_then_gets_her_lab(lab, new_context
             page.expose_function("backstageTold", lambda text: told.append(text))
             page.add_init_script(RECORD_PROGRESS)
         pages[name] = page
-    for page in pages.values():  # the room signs in at once (one start takes ~1 s now: one by one, none would wait)
-        page.get_by_role("button", name="Sign in").click(no_wait_after=True)
-
-    cat = pages["wcat"]
-    expect(cat).to_have_url(re.compile(r"/hub/spawn-pending/wcat"), timeout=60_000)
+    # a busy morning: ana's server is slow to start (frozen until cat has been told she waits; a start is ~1 s now)
+    with slow_start(lab, "wana") as frozen:
+        for name, page in pages.items():  # they sign in one after another
+            page.get_by_role("button", name="Sign in").click()
+            expect(page).to_have_url(re.compile(rf"/hub/spawn-pending/{name}"), timeout=60_000)
+        assert frozen, "ana's server process was never seen"
+        cat = pages["wcat"]
+        expect(cat.get_by_text(WAITING).first).to_be_visible(timeout=60_000)  # her page says she is in line
     for name, page in pages.items():
         expect(page).to_have_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
     expect(cat.get_by_role("tab", name="01-welcome.ipynb")).to_be_visible(timeout=120_000)
-    assert any(WAITING.search(text) for text in told), told  # her page said she was waiting in line
+    assert any(WAITING.search(text) for text in told), told  # and so did every message it was sent

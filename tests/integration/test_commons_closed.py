@@ -3,15 +3,11 @@ front door is the sign-in form; signed-in people use it as usual."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
-import tempfile
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 import requests
-from backstage_testing.lab import delete_unix_users, running_lab
+from backstage_testing.lab import own_lab
 
 READS = ["api/challenges", "api/challenges/{cid}", "api/ideas/{iid}", "api/reports"]
 PAGES = ["", "challenges", "challenges/{cid}", "ideas/{iid}", "challenges.atom", "challenges/{cid}/feed.atom",
@@ -20,14 +16,8 @@ PAGES = ["", "challenges", "challenges/{cid}", "ideas/{iid}", "challenges.atom",
 
 @pytest.fixture(scope="module")
 def closed_lab():
-    state = Path(tempfile.mkdtemp(prefix="backstage-closed-"))
-    prefix = f"t{secrets.token_hex(2)}-"
-    try:
-        with running_lab(state, user_prefix=prefix, gallery=False, commons={"public": False}) as lab:
-            yield lab
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("t", gallery=False, commons={"public": False}) as lab:
+        yield lab
 
 
 def test_a_closed_commons_answers_nobody_anonymous_and_everyone_signed_in(closed_lab):

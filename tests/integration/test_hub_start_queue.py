@@ -5,22 +5,14 @@ once, each gets a server in arrival order, the later ones read on the hub's prog
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import json
-import os
-import pwd
 import re
-import secrets
-import shutil
-import signal
-import tempfile
-import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
-from backstage_testing.lab import delete_unix_users, running_lab
+from backstage_testing.lab import own_lab
+from backstage_testing.slowstart import slow_start
 
 pytestmark = pytest.mark.integration
 
@@ -28,19 +20,10 @@ PEOPLE = ("qada", "qben", "qcat")
 WAITING = re.compile(r"^(In the queue: \d+ (person|people) ahead of you|Waiting for a free place: )")
 
 
-PREFIX = f"q{secrets.token_hex(2)}-"
-
-
 @pytest.fixture(scope="module")
 def lab():
-    state = Path(tempfile.mkdtemp(prefix="backstage-queue-"))
-    prefix = PREFIX
-    try:
-        with running_lab(state, user_prefix=prefix, gallery=False, idle_timeout=0, start_limit=1) as lab:
-            yield lab
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("q", gallery=False, idle_timeout=0, start_limit=1) as lab:
+        yield lab
 
 
 def progress_events(lab, name: str, session: requests.Session, deadline: float) -> list[dict]:
@@ -79,15 +62,15 @@ def test_three_people_starting_at_once_are_started_one_after_another_and_told_th
     lab.create_user("qlate", groups=("participants",))
 
     with concurrent.futures.ThreadPoolExecutor(len(PEOPLE)) as pool:
-        futures = {name: pool.submit(start_and_follow, lab, name, sessions[name], 0.4 * i)
-                   for i, name in enumerate(PEOPLE)}
-        # sign-in answers fast while the queue is full (poll until someone waits, then time a sign-in)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "Start queue:" not in lab.log_text():
-            time.sleep(0.2)
-        started = time.monotonic()
-        lab.login("qlate", lab.passwords["qlate"])
-        sign_in_seconds = time.monotonic() - started
+        with slow_start(lab, "qada") as frozen:  # ada's start takes until cat is in line (a start is ~1 s now)
+            futures = {name: pool.submit(start_and_follow, lab, name, sessions[name], 0.4 * i)
+                       for i, name in enumerate(PEOPLE)}
+            wait_for_log(lab, r"Start queue: qcat waits")
+            assert frozen, "ada's server process was never seen"
+            # sign-in answers fast while the queue is full
+            started = time.monotonic()
+            lab.login("qlate", lab.passwords["qlate"])
+            sign_in_seconds = time.monotonic() - started
         results = {name: future.result() for name, future in futures.items()}
 
     for name, (events, _) in results.items():
@@ -121,51 +104,6 @@ def wait_for_log(lab, pattern: str, timeout: float = 120) -> None:
     raise AssertionError(f"the lab's log never matched {pattern!r}:\n{lab.log_text()[-3000:]}")
 
 
-def processes_of(uid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/status") as status:
-                if any(line.split()[1] == str(uid) for line in status if line.startswith("Uid:")):
-                    pids.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
-
-
-@contextlib.contextmanager
-def slow_start(name: str, timeout: float = 60):
-    """A slow start, as on a busy machine: ``name``'s server process is frozen (SIGSTOP) as soon as it exists, and
-    thawed when the block ends. Servers start in about a second now, too fast for the others to queue behind it."""
-    frozen: list[int] = []
-    done = threading.Event()
-
-    def freeze():
-        deadline = time.monotonic() + timeout
-        while not done.is_set() and not frozen and time.monotonic() < deadline:
-            try:
-                uid = pwd.getpwnam(f"{PREFIX}{name}").pw_uid
-            except KeyError:  # the account is made when the start begins
-                time.sleep(0.005)
-                continue
-            for pid in processes_of(uid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGSTOP)
-                    frozen.append(pid)
-            time.sleep(0.002)
-
-    thread = threading.Thread(target=freeze, daemon=True)
-    thread.start()
-    try:
-        yield frozen
-    finally:
-        done.set()
-        thread.join()
-        for pid in frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-
-
 def test_people_who_stop_or_are_deleted_while_queued_leave_the_queue(lab):
     names = ("qeve", "qfay", "qgus", "qhal")
     sessions = {name: lab.create_user(name, groups=("participants",)) for name in names}
@@ -175,7 +113,7 @@ def test_people_who_stop_or_are_deleted_while_queued_leave_the_queue(lab):
         assert r.status_code == 302 and "/hub/spawn-pending/" in r.headers["Location"], (r.status_code, r.text[:300])
 
     with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
-        with slow_start("qeve") as frozen:
+        with slow_start(lab, "qeve") as frozen:
             asked = []
             for name in names:  # eve starts; fay, gus and hal queue behind her, in that order
                 asked.append(pool.submit(ask, name))

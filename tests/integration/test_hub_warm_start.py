@@ -7,17 +7,13 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import secrets
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psutil
 import pytest
 import requests
-from backstage_testing.lab import delete_unix_users, running_lab
+from backstage_testing.lab import own_lab
 from backstage_testing.loadsim import find_hub_and_proxy, wait_for_warm_servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
@@ -26,19 +22,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.root]
 @pytest.fixture(scope="module")
 def warm_lab():
     assert os.geteuid() == 0, "a warm server becomes a person's Unix account: the tests must run as root"
-    state = Path(tempfile.mkdtemp(prefix="backstage-warm-"))  # people traverse it to their homes (not pytest's 0700)
-    prefix = f"w{secrets.token_hex(2)}-"
-    try:
-        with running_lab(state, user_prefix=prefix, idle_timeout=0, gallery=False, start_limit=1,
-                         env={"BACKSTAGE_WARM_SERVERS": "3"}) as lab:
-            admin = lab.login("admin", lab.admin_password)
-            admin.get(f"{lab.url}/hub/home", timeout=60).raise_for_status()  # the hub's first spawner fills the pool
-            hub, _ = find_hub_and_proxy(lab.process.pid)
-            wait_for_warm_servers(hub, 3, timeout=300)
-            yield lab
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("w", idle_timeout=0, gallery=False, start_limit=1, env={"BACKSTAGE_WARM_SERVERS": "3"}) as lab:
+        admin = lab.login("admin", lab.admin_password)
+        admin.get(f"{lab.url}/hub/home", timeout=60).raise_for_status()  # the hub's first spawner fills the pool
+        hub, _ = find_hub_and_proxy(lab.process.pid)
+        wait_for_warm_servers(hub, 3, timeout=300)
+        yield lab
 
 
 def _server_process(unix_name: str) -> psutil.Process:

@@ -25,20 +25,10 @@ pytestmark = pytest.mark.integration
 def lab():
     """A lab of this module's own: `backstage data check` re-verifies every published dashboard of the lab, and on
     the session's lab the dashboards other modules published (some on the same dataset) changed what it marks."""
-    import secrets
-    import tempfile
+    from backstage_testing.lab import own_lab
 
-    from backstage_testing.lab import delete_unix_users, running_lab
-
-    state = Path(tempfile.mkdtemp(prefix="backstage-datacheck-"))
-    state.chmod(0o711)  # run as root, each person's server (its own Unix user) reaches its home below
-    prefix = f"d{secrets.token_hex(2)}-"
-    try:
-        with running_lab(state, user_prefix=prefix) as running:
-            yield running
-    finally:
-        delete_unix_users(prefix)
-        shutil.rmtree(state, ignore_errors=True)
+    with own_lab("d") as running:
+        yield running
 
 DATASET, FILE = "lad21-region-lookup", "lad21_to_rgn21_lookup_england.csv"
 BACKSTAGE = Path(sys.executable).parent / "backstage"
