@@ -346,6 +346,23 @@ class RenderedPages:
                      time.monotonic() - started, len(state["state"]))
             return True
 
+    #: a failed render (Voilà restarting or busy, a kernel that did not start) is tried again this many times, this
+    #: many seconds apart; meanwhile viewers get a kernel each, as before the first render
+    retries = 3
+    retry_delay = 15.0
+
+    async def render_with_retries(self, slug: str) -> bool:
+        """:meth:`render`, tried again after a failure while *slug* is still published; False after the last."""
+        for attempt in range(1, self.retries + 2):
+            if await self.render(slug):
+                return True
+            if attempt > self.retries or self.store.published_for(slug) is None:
+                return False
+            log.warning("rendering dashboard %s again in %.0f s (attempt %d of %d)", slug, self.retry_delay,
+                        attempt + 1, self.retries + 1)
+            await asyncio.sleep(self.retry_delay)
+        return False
+
     async def render_all(self) -> None:
         """Render every published version (at the gallery's start: its kernels' outputs may have changed)."""
         for item in self.store.published_items():
@@ -353,7 +370,7 @@ class RenderedPages:
 
     def schedule(self, slug: str | None = None) -> asyncio.Task:
         """Render *slug* (every published dashboard if None) in the background."""
-        task = asyncio.ensure_future(self.render(slug) if slug else self.render_all())
+        task = asyncio.ensure_future(self.render_with_retries(slug) if slug else self.render_all())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
