@@ -46,3 +46,24 @@ def pytest_sessionfinish(session, exitstatus):
         from backstage_testing.lab import delete_orphan_accounts
 
         delete_orphan_accounts()
+
+
+#: how much of a lab's log a failed test's report shows (its end: what the lab did last)
+LOG_TAIL_LINES = 150
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used a lab shows the end of that lab's log (hub, proxy, services, Voilà): the lab's
+    temporary state is removed with it, and in CI the report is all that is left to find out why."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    from backstage_testing.lab import Lab
+
+    for name, value in getattr(item, "funcargs", {}).items():
+        if isinstance(value, Lab) and value.log_path.exists():
+            lines = value.log_text().splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append((f"lab log ({name}, last {len(lines)} lines of {value.log_path.name})",
+                                    "\n".join(line[:2000] for line in lines)))
