@@ -364,9 +364,10 @@ class RenderedPages:
         return False
 
     async def render_all(self) -> None:
-        """Render every published version (at the gallery's start: its kernels' outputs may have changed)."""
-        for item in self.store.published_items():
-            await self.render(item["slug"])
+        """Render every published version (at the gallery's start: its kernels' outputs may have changed), each
+        tried again after a failure as :meth:`render_with_retries` does."""
+        tasks = [self.schedule_once(item["slug"]) for item in self.store.published_items()]
+        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
 
     def schedule(self, slug: str | None = None) -> asyncio.Task:
         """Render *slug* (every published dashboard if None) in the background."""
@@ -375,11 +376,14 @@ class RenderedPages:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def schedule_once(self, slug: str) -> None:
-        """Render *slug* in the background unless a render of it is waiting or running already."""
-        if slug not in self._pending:
-            self._pending.add(slug)
-            self.schedule(slug).add_done_callback(lambda _task: self._pending.discard(slug))
+    def schedule_once(self, slug: str) -> asyncio.Task | None:
+        """Render *slug* in the background unless a render of it is waiting or running already (None then)."""
+        if slug in self._pending:
+            return None
+        self._pending.add(slug)
+        task = self.schedule(slug)
+        task.add_done_callback(lambda _task: self._pending.discard(slug))
+        return task
 
     def forget(self, slug: str) -> None:
         """Remove every stored page of *slug* (unpublished)."""
@@ -397,7 +401,7 @@ class RenderedPages:
                 except ValueError:
                     continue
                 log.info("re-rendering dashboard %s on request (data check)", slug)
-                await self.render(slug)
+                self.schedule_once(slug)  # in the background, tried again after a failure
             await asyncio.sleep(self.poll_interval)
 
     async def stop(self) -> None:
