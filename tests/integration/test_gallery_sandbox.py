@@ -20,6 +20,7 @@ import secrets
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import nbformat
 import psutil
@@ -29,7 +30,7 @@ from backstage.gallery.notebooks import validate_notebook
 from backstage.gallery.runas import CHECK_MAX_TASKS
 from backstage.gallery.sandbox import Sandbox, processes_of
 from backstage.gallery.store import Store
-from backstage.gallery.voila import VoilaPool
+from backstage.gallery.voila import SOCKET_DIR_MAX, VoilaPool
 from tornado.httpclient import AsyncHTTPClient
 
 VICTIM = """import builtins
@@ -71,8 +72,11 @@ for pid in os.listdir("/proc"):
     files |= {a.decode() for a in args if a.endswith(b".json") and b"kernel-" in a}
 hijacked = 0
 for path in files:
-    if path.startswith(os.environ["TMPDIR"]) or path.startswith(os.environ["HOME"]):
-        continue  # our own kernel
+    try:
+        if os.stat(path).st_uid == os.getuid():
+            continue  # our own kernel (its sockets' folder is the check's: any path, TMPDIR or not)
+    except OSError:
+        pass
     try:
         client = BlockingKernelClient(connection_file=path)
         client.load_connection_file()
@@ -195,6 +199,19 @@ async def _hostile_check(tmp_path, markers, loopback_service):
         assert _states(await _render(pool, "victim.ipynb")) == ["original"]
         voila_token = pool.current.token
         voila_family = [psutil.Process(pool.current.proc.pid), *psutil.Process(pool.current.proc.pid).children(True)]
+        # the dashboards' kernels take their messages on Unix sockets in a folder only their account may enter, not
+        # on TCP ports (a port picked for a kernel could be taken before it bound it: the page then hung)
+        kernels = [p for p in voila_family[1:] if "ipykernel" in " ".join(p.cmdline())]
+        assert kernels
+        for kernel in kernels:
+            connection = json.loads(Path(kernel.cmdline()[kernel.cmdline().index("-f") + 1]).read_text())
+            assert connection["transport"] == "ipc", connection["transport"]
+            channels = {f"{connection['ip']}-{connection[f'{name}_port']}" for name in
+                        ("shell", "iopub", "stdin", "control", "hb")}
+            assert channels <= {c.laddr for c in kernel.net_connections("unix")}, "a kernel does not listen on its sockets"
+            folder = Path(connection["ip"]).parent.parent
+            assert folder.stat().st_mode & 0o077 == 0 and folder.owner() == sandbox.dashboards_user
+            assert len(str(folder)) <= SOCKET_DIR_MAX
         marker_b, marker_c = markers / "kernel-hijacked", markers / "startup-ran"
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
             f"MARKER_B, MARKER_C = {str(marker_b)!r}, {str(marker_c)!r}",

@@ -35,6 +35,15 @@ DENIED_EXTENSIONS = ["@jupyter/docprovider-extension", "@jupyter/collaboration-e
 DASHBOARD_TEMPLATE = "backstage-dashboard"
 TEMPLATE_ROOT = Path(__file__).resolve().with_name("dashboard_template")
 FRONT_END_BUNDLE = TEMPLATE_ROOT / "voila" / "templates" / DASHBOARD_TEMPLATE / "static" / "dashboard.js"
+#: Kernels talk to Voilà over Unix sockets in a folder only Voilà's account may enter, never TCP ports on 127.0.0.1:
+#: a port is picked by binding and closing it, and on a busy machine another process took it before the kernel
+#: bound it ("Address already in use"); the kernel was restarted on new ports while Voilà still waited on the old
+#: ones, so the page (a render, a viewer going live) hung and the kernel stayed "starting" until culled. A socket
+#: file cannot be taken, and no other local account (a participant's kernel) can connect to it.
+KERNEL_TRANSPORT = "ipc"
+#: Unix socket paths are limited to 107 bytes: the sockets' folder is kept short (its files are named
+#: ``voila_<8>/kernel-<uuid>-ipc-<n>``, 57 bytes)
+SOCKET_DIR_MAX = 48
 
 
 class VoilaProcess:
@@ -84,6 +93,7 @@ class VoilaProcess:
         args += [f"--VoilaConfiguration.extension_denylist={name}" for name in DENIED_EXTENSIONS]
         # The gallery picks the template; a notebook's metadata or a URL parameter may not.
         args += [f"--VoilaConfiguration.template={self.template}", "--VoilaConfiguration.allow_template_override=NO"]
+        args += [f"--KernelManager.transport={KERNEL_TRANSPORT}"]
         return args + self.extra_args
 
     async def start(self, timeout: float = 60) -> None:
@@ -98,10 +108,13 @@ class VoilaProcess:
         self._config_dir = _private_dir()
         with open(os.path.join(self._config_dir, "voila.py"), "w") as f:
             f.write(_VOILA_CONFIG)
+        self._socket_dir = _socket_dir()  # the kernels' sockets (KERNEL_TRANSPORT)
         if self.run_as is not None:  # readable, not writable: the code in it runs inside Voilà
             self.run_as.share_read(Path(self._config_dir))
             self.run_as.share_read(Path(self._config_dir) / "voila.py")
-        argv = self.argv() + [f"--Voila.config_file_paths={self._config_dir}"]
+            self.run_as.own(Path(self._socket_dir))
+        argv = self.argv() + [f"--Voila.config_file_paths={self._config_dir}",
+                              f"--Voila.connection_dir_root={self._socket_dir}"]
         if self.nice and shutil.which("nice"):
             argv = [shutil.which("nice"), "-n", str(self.nice), *argv]
         reader, writer = os.pipe()
@@ -166,7 +179,8 @@ class VoilaProcess:
                     with contextlib.suppress(psutil.NoSuchProcess):
                         child.kill()
         finally:
-            for folder in [getattr(self, "_config_dir", None), *getattr(self, "cleanup_dirs", [])]:
+            for folder in [getattr(self, "_config_dir", None), getattr(self, "_socket_dir", None),
+                           *getattr(self, "cleanup_dirs", [])]:
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
 
@@ -193,6 +207,14 @@ c.Voila.token = _token
 
 def _private_dir() -> str:
     return tempfile.mkdtemp(prefix="backstage-voila-")
+
+
+def _socket_dir() -> str:
+    """A new folder (0700) for the kernels' Unix sockets, with a path short enough for them (see SOCKET_DIR_MAX)."""
+    for parent in (tempfile.gettempdir(), "/tmp"):  # noqa: S108 (a private folder made by mkdtemp)
+        if len(parent) + len("/bsk-12345678") <= SOCKET_DIR_MAX and os.path.isdir(parent):
+            return tempfile.mkdtemp(prefix="bsk-", dir=parent)
+    raise RuntimeError(f"no temporary folder with a path under {SOCKET_DIR_MAX} characters for the dashboards' kernel sockets")
 
 
 class VoilaPool(LoggingConfigurable):
