@@ -2,7 +2,7 @@
 its rendered page, with no kernel started; the viewer's first move takes it live (the page says so while it
 connects, and neither scrolls nor jumps) and the output follows; over the cap a second viewer is told her place in
 line and goes live when the first closes her page; a page whose kernel was returned for idleness says so, and its
-next move goes live again.
+next move goes live again; a kernel that never answers is given back after a minute, and the next move tries again.
 
 One lab of its own: one live kernel per dashboard (`Dashboards.live_per_dashboard`), returned after IDLE seconds
 without a widget message (`Dashboards.live_idle_timeout`), set in the lab's ``gallery_config.json``.
@@ -37,6 +37,9 @@ GO_LIVE = 120_000
 CONNECTING = "Connecting the controls…"
 IN_LINE = re.compile(r"You are number 1 in line: the page stays as it is; the controls will follow when a place frees up")
 QUIET = "The controls went quiet to free their place: move one to continue"
+CONNECT_LIMIT = 60_000  # ms: golive.js CONNECT_LIMIT_MS
+CONNECT_FAILED = ("The controls could not go live (the dashboard's kernel did not answer within 60 s): "
+                  "move one to try again")
 # Every text the status line shows, in order (some last only a moment).
 WATCH_STATUS = """() => {
   window.statusSeen = [];
@@ -213,6 +216,33 @@ def test_an_anonymous_viewer_is_asked_to_sign_in_by_the_controls_and_goes_live_o
     assert page.url.startswith(site["url"]), page.url
     move(page, page.get_by_role("slider").first)
     expect(page.get_by_text("squared: 16")).to_be_visible(timeout=GO_LIVE)
+    page.close(run_before_unload=True)
+
+
+def test_a_kernel_that_never_answers_is_given_back_and_the_next_move_tries_again(lab, site, new_context):
+    page = new_context().new_page()
+    answering = False
+
+    def kernel_socket(ws):  # until `answering`, the page's kernel connection goes nowhere: the kernel never answers
+        if answering:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/api/kernels/[^/]+/channels"), kernel_socket)
+    slider = open_dashboard(lab, site, page, "vada")
+    move(page, slider)
+    status = page.locator("#backstage-dashboard-status")
+    expect(status).to_have_text(CONNECT_FAILED, timeout=CONNECT_LIMIT + 30_000)
+    # the page stays as the viewer left it: the slider moved, the rest as drawn
+    expect(page.get_by_role("slider").first).to_have_attribute("aria-valuenow", re.compile(r"^4(\.0)?$"))
+    expect(page.get_by_text("squared: 9")).to_be_visible()
+    assert page.locator("body").get_attribute("data-dashboard-live") is None
+
+    answering = True
+    move(page, page.get_by_role("slider").first)
+    # the kernel was given back: with one place for this dashboard, the next move goes live without a wait in line
+    expect(page.get_by_text("squared: 25")).to_be_visible(timeout=GO_LIVE)
+    expect(page.locator("body")).to_have_attribute("data-dashboard-live", "true")
+    assert not [text for text in page.evaluate("window.statusSeen") if IN_LINE.search(text)]
     page.close(run_before_unload=True)
 
 

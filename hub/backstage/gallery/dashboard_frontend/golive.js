@@ -21,6 +21,9 @@ export const TEXT = {
   failed: (why) => `The controls could not go live (${why}): move one to try again`,
 };
 const IDLE_CODE = 4000;
+// From the gallery's grant to live controls: a kernel that does not answer within this time is given back, and
+// the viewer is told to move a control to try again (the page never stays "Connecting" for ever).
+export const CONNECT_LIMIT_MS = 60000;
 const REF = 'IPY_MODEL_';
 const FOCUSABLE = 'input, select, textarea, button, a[href], [contenteditable="true"], [tabindex]:not([tabindex="-1"])';
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
@@ -281,6 +284,13 @@ export class LiveSwitch {
     this.kernel = kernel;
     const lost = new Promise((resolve, reject) => { this._lost = reject; });
     lost.catch(() => {});
+    const limit = setTimeout(() => {
+      if (this._lost && this.kernel === kernel) {
+        this._lost(new Error(`the dashboard's kernel did not answer within ${CONNECT_LIMIT_MS / 1000} s`));
+        this._lost = null;
+      }
+    }, CONNECT_LIMIT_MS);
+    lost.catch(() => clearTimeout(limit));
     kernel.onClose = (event) => this.closed(kernel, event);
     await Promise.race([kernel.connect(), lost]);
     const manager = new DashboardManager(kernel);
@@ -302,6 +312,7 @@ export class LiveSwitch {
     const changes = this.log.take();
     this.page = { manager, slots: swapViews(before.slots, liveSlots, manager) };
     this._lost = null;
+    clearTimeout(limit);
     this.state = 'live';
     before.manager.forget_views();
     before.manager.clear_state();
