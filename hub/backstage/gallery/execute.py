@@ -16,8 +16,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from backstage.gallery import zmq_wakeups
+
 
 def run(source: str, target: str, cell_timeout: int, cwd: str) -> dict:
+    zmq_wakeups.install()  # a missed wake-up would hold a cell's reply until cell_timeout
     nb = nbformat.read(source, as_version=4)
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": cwd}})
     started = time.monotonic()

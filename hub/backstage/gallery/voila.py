@@ -202,6 +202,9 @@ with os.fdopen(_fd) as _pipe:
 if len(_token) < 32:
     raise SystemExit("no Voila token on the gallery's pipe: refusing to start without one")
 c.Voila.token = _token
+# Kernel replies are polled in short slices: a missed wake-up would hold a dashboard's page for ever (zmq_wakeups.py).
+from backstage.gallery import zmq_wakeups
+zmq_wakeups.install()
 """
 
 
