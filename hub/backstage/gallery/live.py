@@ -24,7 +24,7 @@ from tornado import web
 from traitlets import Bool, Enum, Int, default
 from traitlets.config import LoggingConfigurable
 
-from .rendered import RenderError, TicketError, shutdown_kernel, slot_model_ids, voila_page
+from .rendered import RenderError, RenderTimeout, TicketError, shutdown_kernel, slot_model_ids, voila_page
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,14 @@ class Dashboards(LoggingConfigurable):
         help="""Seconds without a widget message from a live page after which its kernel is shut down, its
         websocket closed (code 4000, "idle") and its place given to the next in line; the page goes live again
         at the viewer's next change. Example: --Dashboards.live_idle_timeout=300""",
+    ).tag(config=True)
+
+    live_page_timeout = Int(
+        60,
+        help="""Seconds to wait for Voilà's page of a live kernel (a pre-heated kernel's comes in milliseconds, a
+        kernel started for it when the pool is empty in seconds) before asking once more, for another kernel: on a
+        loaded machine a kernel was seen to take the page's request and never answer it. The viewer's page says
+        "Connecting the controls…" meanwhile. Example: --Dashboards.live_page_timeout=90""",
     ).tag(config=True)
 
     anonymous_live = Bool(
@@ -251,6 +259,20 @@ class LiveKernels:
             self._sweeper = None
 
 
+async def live_page(pool, slug: str, timeout: float, attempts: int = 2) -> tuple[str, str | None]:
+    """Voilà's page for a live kernel of *slug*, asked again (another kernel) when one does not come in *timeout*
+    seconds; `RenderError` after the last attempt or on any other failure."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await voila_page(pool, slug, timeout=timeout)
+        except RenderTimeout:
+            if attempt == attempts:
+                raise
+            log.warning("Voilà's page for a live kernel of dashboard %s did not come within %.0f s: asking again",
+                        slug, timeout)
+    raise AssertionError("unreachable")
+
+
 def allow_null_origin(handler) -> None:
     """CORS for the sandboxed page (origin ``null``), never with credentials."""
     if handler.request.headers.get("Origin") == "null":
@@ -335,7 +357,7 @@ class LiveHandler(web.RequestHandler):
             return self._answer(202, {"position": live.position(waiting), "queue_id": waiting.queue_id,
                                       "retry_after": RETRY_AFTER})
         try:
-            html, kernel_id = await voila_page(gallery.voila, ticket["slug"])
+            html, kernel_id = await live_page(gallery.voila, ticket["slug"], config.live_page_timeout)
         except RenderError as e:
             live.release_place(place_id)
             self._usage(ticket, "error")

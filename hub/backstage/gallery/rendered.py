@@ -56,6 +56,10 @@ class RenderError(RuntimeError):
     """A dashboard that could not be rendered (Voilà's answer, the kernel, the widget state)."""
 
 
+class RenderTimeout(RenderError):
+    """Voilà took the request for a dashboard's page and gave no answer in time (or dropped the connection)."""
+
+
 # -- tickets -------------------------------------------------------------------------------------------------
 class TicketError(ValueError):
     """A ticket that is forged, damaged or expired."""
@@ -130,6 +134,8 @@ async def voila_page(pool, slug: str, timeout: float = 120) -> tuple[str, str | 
     try:
         response = await AsyncHTTPClient().fetch(url, headers=voila.auth_header, request_timeout=timeout)
     except HTTPClientError as e:
+        if e.code == 599:  # tornado's code for no answer: none within the time limit, or the connection dropped
+            raise RenderTimeout(f"no page from Voilà for {slug} within {timeout:.0f} s ({e.message})") from None
         raise RenderError(f"Voilà answered {e.code} for {slug}") from None
     except OSError as e:
         raise RenderError(f"the dashboards' Voilà is not answering ({e})") from None
