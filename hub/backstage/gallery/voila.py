@@ -203,8 +203,13 @@ if len(_token) < 32:
     raise SystemExit("no Voila token on the gallery's pipe: refusing to start without one")
 c.Voila.token = _token
 # Kernel replies are polled in short slices: a missed wake-up would hold a dashboard's page for ever (zmq_wakeups.py).
-from backstage.gallery import zmq_wakeups
-zmq_wakeups.install()
+# Never at the token's expense: a config file that raises is dropped whole.
+try:
+    from backstage.gallery import zmq_wakeups
+    zmq_wakeups.install()
+except Exception as _e:
+    import logging
+    logging.getLogger("backstage").warning("kernel replies are waited for without short polls: %s", _e)
 """
 
 
