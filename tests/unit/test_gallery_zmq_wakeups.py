@@ -55,7 +55,7 @@ def test_a_wait_with_a_timeout_and_no_message_ends_empty_at_the_timeout():
     with pytest.raises(Empty):
         asyncio.run(channel.get_msg(timeout=1.2))
     assert 1.1 < time.monotonic() - started < 3
-    assert len(channel.socket.polls) == 3 and max(channel.socket.polls) <= zmq_wakeups.POLL_SLICE * 1000
+    assert 3 <= len(channel.socket.polls) <= 4 and max(channel.socket.polls) <= zmq_wakeups.POLL_SLICE * 1000
 
 
 def test_install_replaces_jupyter_clients_wait():

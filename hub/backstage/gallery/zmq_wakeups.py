@@ -15,6 +15,7 @@ file) and in the checks' notebook runs.
 
 from __future__ import annotations
 
+import math
 import time
 from queue import Empty
 
@@ -27,7 +28,7 @@ async def get_msg(self, timeout: float | None = None) -> dict:
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         step = POLL_SLICE if deadline is None else max(0.0, min(POLL_SLICE, deadline - time.monotonic()))
-        if await self.socket.poll(int(step * 1000)):
+        if await self.socket.poll(math.ceil(step * 1000)):  # rounded up: no run of 0 ms polls before the deadline
             return await self._recv()
         if deadline is not None and time.monotonic() >= deadline:
             raise Empty
