@@ -36,10 +36,10 @@ DASHBOARD_TEMPLATE = "backstage-dashboard"
 TEMPLATE_ROOT = Path(__file__).resolve().with_name("dashboard_template")
 FRONT_END_BUNDLE = TEMPLATE_ROOT / "voila" / "templates" / DASHBOARD_TEMPLATE / "static" / "dashboard.js"
 #: Kernels talk to Voilà over Unix sockets in a folder only Voilà's account may enter, never TCP ports on 127.0.0.1:
-#: a port is picked by binding and closing it, and on a busy machine another process took it before the kernel
-#: bound it ("Address already in use"); the kernel was restarted on new ports while Voilà still waited on the old
-#: ones, so the page (a render, a viewer going live) hung and the kernel stayed "starting" until culled. A socket
-#: file cannot be taken, and no other local account (a participant's kernel) can connect to it.
+#: a port is picked by binding and closing it, and on a busy machine another process can take it before the kernel
+#: binds it (load runs logged "Address already in use" and kernel restarts on new ports). A socket file cannot be
+#: taken, and no other local account (a participant's kernel) can connect to it. (The hung dashboard pages were
+#: missed zmq wake-ups, not this: see zmq_wakeups.py.)
 KERNEL_TRANSPORT = "ipc"
 #: Unix socket paths are limited to 107 bytes: the sockets' folder is kept short (its files are named
 #: ``voila_<8>/kernel-<uuid>-ipc-<n>``, 57 bytes)
