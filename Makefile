@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
 PORT ?= $(or $(BACKSTAGE_PORT),8000)
 
 # Tests (and hack-day venues) read the datasets from a local mirror when one is beside the repo.
@@ -21,7 +22,7 @@ help:
 	@echo "make bench  run the benchmarks (each prints a ratio or a load summary)"
 	@echo "make lint   ruff"
 
-install: $(VENV)/.installed node_modules/.installed vendor browser
+install: $(VENV)/.installed $(KERNEL_CONFIG) node_modules/.installed vendor browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,10 @@ $(PY):
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --progress-bar on -e '.[test]'
 	touch $@
+
+# Read by every IPython kernel of the venv (participants', dashboards', checks'): backstage/zmq_wakeups.py.
+$(KERNEL_CONFIG): hub/etc/ipython/ipython_kernel_config.py | $(PY)
+	install -D -m 644 $< $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -1,5 +1,5 @@
 """How often a kernel's reply sits unnoticed until the wait times out, without and with
-``backstage.gallery.zmq_wakeups`` (the gallery installs it in its Voilà processes and checks).
+``backstage.zmq_wakeups`` (the gallery installs it in its Voilà processes and checks).
 
 Starts ``--kernels`` fresh kernels, ``--concurrency`` at a time, and in each runs a widget cell (the gallery's
 squares dashboard: a slider, a label, an Output widget) with nbclient and a ``--timeout`` s cell timeout, as Voilà
@@ -21,7 +21,7 @@ import multiprocessing
 import time
 
 import nbformat
-from backstage.gallery import zmq_wakeups
+from backstage import zmq_wakeups
 from backstage_testing.journeys import WIDGET
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager

@@ -16,7 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from backstage.gallery import zmq_wakeups
+from backstage import zmq_wakeups
 
 
 def run(source: str, target: str, cell_timeout: int, cwd: str) -> dict:

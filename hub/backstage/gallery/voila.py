@@ -205,7 +205,7 @@ c.Voila.token = _token
 # Kernel replies are polled in short slices: a missed wake-up would hold a dashboard's page for ever (zmq_wakeups.py).
 # Never at the token's expense: a config file that raises is dropped whole.
 try:
-    from backstage.gallery import zmq_wakeups
+    from backstage import zmq_wakeups
     zmq_wakeups.install()
 except Exception as _e:
     import logging

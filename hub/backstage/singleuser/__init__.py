@@ -9,7 +9,8 @@
 - :mod:`backstage.singleuser.remix` is the server's side of the gallery's "Remix in my lab": it copies an
   approved dashboard's notebook into the person's home, as them (the gallery never writes to a server).
 - This module is also a small server extension (``backstage.singleuser``, enabled by that
-  configuration): it serves the remix page, and starts jupyter-collaboration's websocket server with the
+  configuration): it serves the remix page, re-checks the kernels' websocket sockets for missed zmq wake-ups
+  (:mod:`backstage.zmq_wakeups`), and starts jupyter-collaboration's websocket server with the
   server, so that a server stopped before anyone opened a document stops quietly. jupyter_server_ydoc starts it
   lazily, on the first document, but always stops it at shutdown, and pycrdt-websocket raises
   ``RuntimeError: WebsocketServer not running`` (printed as a traceback) when it never started.
@@ -41,8 +42,11 @@ def _start_collaboration_server(serverapp) -> None:
 
 
 def _load_jupyter_server_extension(serverapp) -> None:
+    from backstage import zmq_wakeups
+
     from .remix import add_handlers  # here, not at import: the hub imports this package for labconfig
 
+    zmq_wakeups.install()  # the kernels' websockets: a missed zmq wake-up must not leave a message unread
     add_handlers(serverapp)
     # extensions load in name order (backstage.* before jupyter_server_ydoc), so wait for the loop
     serverapp.io_loop.add_callback(_start_collaboration_server, serverapp)
