@@ -56,6 +56,16 @@ def _go_to_my_lab(page, timeout: float = 240):
         page.wait_for_timeout(1000)  # poll: the lab's page is loading or the server is starting
 
 
+def _what_the_notebook_shows(page, panel) -> str:
+    """What a person would look at when a run gives nothing: the outputs, each cell's prompt ("[*]" waits for the
+    kernel, "[ ]" never ran), the kernel indicator and any dialog in the way."""
+    outputs = panel.locator(".jp-OutputArea-output").all_inner_texts()
+    prompts = panel.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+    status = panel.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+    dialogs = page.locator(".jp-Dialog").all_inner_texts()
+    return f"the notebook's outputs: {outputs}; prompts: {prompts}; kernel: {status}; dialogs: {dialogs}"
+
+
 def test_a_participant_runs_the_first_map_and_sees_the_whole_map_on_desktop_and_phone(lab, new_context):
     session = lab.create_user(f"ada{secrets.token_hex(2)}", groups=("participants",))
     ada = {"name": session.username, "password": session.password}
@@ -83,8 +93,7 @@ def test_a_participant_runs_the_first_map_and_sees_the_whole_map_on_desktop_and_
     try:
         panel.locator(MAP).first.wait_for(timeout=300_000)
     except PlaywrightTimeoutError:  # say what the notebook printed instead (a dataset error, a traceback)
-        outputs = panel.locator(".jp-OutputArea-output").all_inner_texts()
-        raise AssertionError(f"no map after 300 s; the notebook's outputs: {outputs}") from None
+        raise AssertionError(f"no map after 300 s; {_what_the_notebook_shows(page, panel)}") from None
 
     desktop = page.viewport_size
     _the_map_is_wholly_visible(page, desktop)
