@@ -277,6 +277,7 @@ def own_lab(letter: str = "t", *, gallery_config: dict | None = None, **settings
         delete_unix_users(user_prefix)
         keep = os.environ.get("BACKSTAGE_TEST_KEEP_LOGS")  # a folder: each lab's whole log is copied there
         if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
             for log in state.glob("lab-*.log"):
                 shutil.copy(log, Path(keep) / f"{user_prefix}{log.name}")
         shutil.rmtree(state, ignore_errors=True)
