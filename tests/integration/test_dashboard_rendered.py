@@ -124,6 +124,17 @@ def test_views_start_no_kernel_and_get_the_rendered_page_with_its_widget_state(l
     assert voila_kernel_ids(lab.lab_id) == before
 
 
+def test_a_dashboard_with_no_widgets_is_rendered_too(lab, people):
+    """Its kernel never imported ipywidgets, so it has no widget comm to answer: its state is empty, at once (the
+    renders of such a dashboard used to wait 60 s for an answer that never came, fail, and be retried for ever)."""
+    code = "from IPython.display import HTML, display\ndisplay(HTML('<p id=\"plain\">No controls here</p>'))"
+    url = publish_dashboard(lab, notebook(code), people["author"]["token"], people["reviewer"]["token"],
+                            title=f"Plain page {uuid.uuid4().hex[:4]}")
+    page = wait_rendered(url, auth(people["official"]["token"]), timeout=90)
+    assert 'id="plain"' in page.text and state_of(page.text) == {"version_major": 2, "version_minor": 0, "state": {}}
+    assert slots_of(page.text) == []
+
+
 def test_hostile_outputs_cannot_break_out_of_the_embedded_state_or_replace_the_configuration(private):
     html = private["page"].text
     state_script = re.search(r'<script id="backstage-widget-state"[^>]*>(.*?)</script>', html, re.DOTALL).group(1)

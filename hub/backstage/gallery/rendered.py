@@ -196,7 +196,9 @@ async def widget_state(pool, kernel_id: str, timeout: float = 60) -> dict:
     """The kernel's widgets in ipywidgets' embed format (``version_major``, ``version_minor``, ``state``).
 
     Opens the kernel's websocket with Voilà's token, opens a ``jupyter.widget.control`` comm and sends
-    ``request_states``; the ``update_states`` reply's buffers go back into each model as base64.
+    ``request_states``; the ``update_states`` reply's buffers go back into each model as base64. A kernel that never
+    imported ipywidgets has no such comm target and closes the comm at once: a dashboard with no widgets, whose
+    state is empty (waiting for a reply there failed every render of such a dashboard after *timeout*).
     """
     voila = pool.current
     if voila is None:
@@ -227,6 +229,8 @@ async def widget_state(pool, kernel_id: str, timeout: float = 60) -> dict:
                 raise RenderError("the kernel's websocket closed before it sent its widget state")
             msg = deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
             content = msg.get("content") or {}
+            if msg.get("header", {}).get("msg_type") == "comm_close" and content.get("comm_id") == comm_id:
+                return embed_state({}, [])  # no jupyter.widget.control target: no widgets in this kernel
             if msg.get("header", {}).get("msg_type") == "comm_msg" and content.get("comm_id") == comm_id and \
                     (content.get("data") or {}).get("method") == "update_states":
                 return embed_state(content["data"], msg.get("buffers") or [])
