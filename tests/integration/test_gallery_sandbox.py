@@ -20,6 +20,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -174,6 +175,17 @@ async def _render(pool: VoilaPool, name: str) -> str:
     return r.body.decode()
 
 
+async def _listens_on(kernel: psutil.Process, sockets: set[str], within: float = 60) -> bool:
+    """Whether the kernel listens on all of those Unix sockets, waiting for it to finish starting."""
+    deadline = time.monotonic() + within
+    while True:
+        if sockets <= {c.laddr for c in kernel.net_connections("unix")}:
+            return True
+        if time.monotonic() > deadline or not kernel.is_running():
+            return False
+        await asyncio.sleep(0.5)
+
+
 def _states(page: str) -> list[str]:
     return re.findall(r"STATE (\w+)", page)
 
@@ -208,7 +220,8 @@ async def _hostile_check(tmp_path, markers, loopback_service):
             assert connection["transport"] == "ipc", connection["transport"]
             channels = {f"{connection['ip']}-{connection[f'{name}_port']}" for name in
                         ("shell", "iopub", "stdin", "control", "hb")}
-            assert channels <= {c.laddr for c in kernel.net_connections("unix")}, "a kernel does not listen on its sockets"
+            # Voilà refills its pool as the page takes a kernel: that new one may still be importing, not yet bound
+            assert await _listens_on(kernel, channels), "a kernel does not listen on its sockets within 60 s"
             folder = Path(connection["ip"]).parent.parent
             assert folder.stat().st_mode & 0o077 == 0 and folder.owner() == sandbox.dashboards_user
             assert len(str(folder)) <= SOCKET_DIR_MAX
