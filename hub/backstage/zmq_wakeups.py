@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 POLL_SLICE = 0.5
 #: seconds between two re-checks of a ZMQStream's socket: the longest a missed wake-up can delay its message
 STREAM_CHECK = 0.5
-#: events the re-checks found waiting (in this process), for the tests and the benchmark
-missed_wakeups = 0
 
 
 async def get_msg(self, timeout: float | None = None) -> dict:
@@ -61,7 +59,6 @@ def watch_stream(stream) -> None:
     ref = weakref.ref(stream)
 
     def check() -> None:
-        global missed_wakeups
         current = ref()
         if current is None or current.socket is None or current.socket.closed:
             timer.stop()
@@ -72,7 +69,6 @@ def watch_stream(stream) -> None:
             timer.stop()
             return
         if waiting:
-            missed_wakeups += 1
             log.debug("a zmq socket had events %d waiting with no wake-up: handled by the re-check", waiting)
             current._handle_events(current.socket, 0)
 

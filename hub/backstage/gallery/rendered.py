@@ -229,10 +229,12 @@ async def widget_state(pool, kernel_id: str, timeout: float = 60) -> dict:
                 raise RenderError("the kernel's websocket closed before it sent its widget state")
             msg = deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
             content = msg.get("content") or {}
-            if msg.get("header", {}).get("msg_type") == "comm_close" and content.get("comm_id") == comm_id:
+            if content.get("comm_id") != comm_id:
+                continue
+            msg_type = msg.get("header", {}).get("msg_type")
+            if msg_type == "comm_close":
                 return embed_state({}, [])  # no jupyter.widget.control target: no widgets in this kernel
-            if msg.get("header", {}).get("msg_type") == "comm_msg" and content.get("comm_id") == comm_id and \
-                    (content.get("data") or {}).get("method") == "update_states":
+            if msg_type == "comm_msg" and (content.get("data") or {}).get("method") == "update_states":
                 return embed_state(content["data"], msg.get("buffers") or [])
     finally:
         ws.close()
