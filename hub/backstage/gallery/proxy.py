@@ -146,7 +146,7 @@ async def _forward(handler, path: str, *, method: str = "GET", body: bytes | Non
                           follow_redirects=False, allow_nonstandard_methods=True)
     try:
         response = await AsyncHTTPClient().fetch(request, raise_error=False)
-    except OSError as e:
+    except (OSError, HTTPClientError) as e:  # refused, or the connection closed mid-answer (Voilà stopping)
         raise web.HTTPError(502, f"the dashboards' Voilà is not answering ({e})") from None
     if response.code == 599:
         raise web.HTTPError(502, "the dashboards' Voilà is not answering")
