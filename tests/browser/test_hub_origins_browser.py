@@ -102,8 +102,9 @@ def attack(lab, new_context) -> tuple[str, list[dict]]:
     admin.get_by_label("Username").fill("admin")
     admin.get_by_label("Password").fill(lab.admin_password)
     admin.get_by_role("button", name="Sign in").click()
-    # signed in: the hub's home, or (on a lab that starts servers in a second) already their own lab
-    admin.wait_for_url(lambda url: "/hub/login" not in url)
+    # signed in, and settled: the hub's home, or their own lab, which the hub starts at sign-in (its spawn-pending
+    # page moves on by itself when the server is up: a link opened before then is interrupted by that move)
+    admin.wait_for_url(lambda url: "/hub/home" in url or "/user/admin/lab" in url, timeout=120_000)
 
     page_html = PAGE.replace("HUB", json.dumps(lab.url)).replace("NOTE", json.dumps(NOTE))
     out = lab.execute("mallory", f"PAGE = {page_html!r}\n" + IMPERSONATE)
